@@ -73,7 +73,11 @@ def build_transformers(entry: ModelEntry, out: Path) -> None:
         )
     vocab = train_wordpiece(lowercase=bool(spec.get("lowercase", True)))
     tokenizer_cls = getattr(transformers, spec["tokenizer_class"])
-    tokenizer = tokenizer_cls(vocab=vocab, do_lower_case=bool(spec.get("lowercase", True)))
+    tokenizer = tokenizer_cls(
+        vocab=vocab,
+        do_lower_case=bool(spec.get("lowercase", True)),
+        model_max_length=int(spec.get("model_max_length", 512)),
+    )
     id2label = {int(k): v for k, v in spec.get("id2label", {}).items()}
     config = transformers.AutoConfig.for_model(
         spec["model_type"],

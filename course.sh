@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# One entry point for the course. On a fresh machine it sets everything up first.
+#
+#   ./course.sh lab        set up (first time only) and open the course in JupyterLab
+#   ./course.sh test       set up (first time only) and run the whole test suite, offline
+#   ./course.sh doctor     check versions, device, disk, memory, hub, system packages
+#   ./course.sh prefetch 01 02 | --all    download the real models of some notebooks (needs internet)
+#   ./course.sh setup      only set up
+#
+# Environment: COURSE_PYTHON (a Python 3.11 to use), COURSE_OFFLINE (tests default to 1),
+# COURSE_CACHE (where stand-ins and offline copies are built), COURSE_DEVICE (cpu/cuda/mps).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+VENV="$ROOT/.venv"
+STAMP="$VENV/.course-installed"
+
+say() { printf '[course.sh] %s\n' "$*"; }
+die() { printf '[course.sh] ERROR: %s\n' "$*" >&2; exit 1; }
+
+find_python() {
+    local candidates=("${COURSE_PYTHON:-}" python3.11 python3 python)
+    for py in "${candidates[@]}"; do
+        [ -n "$py" ] || continue
+        command -v "$py" >/dev/null 2>&1 || continue
+        if "$py" -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else 1)' 2>/dev/null; then
+            echo "$py"; return 0
+        fi
+    done
+    return 1
+}
+
+system_packages() {
+    # Tesseract (OCR, notebook 11) and FFmpeg (audio decoding, notebooks 16-17).
+    local missing=()
+    command -v tesseract >/dev/null 2>&1 || missing+=(tesseract-ocr tesseract-ocr-eng)
+    command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
+    [ ${#missing[@]} -eq 0 ] && return 0
+    if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+        say "installing system packages: ${missing[*]}"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
+            || say "WARNING: apt-get could not install ${missing[*]}; the OCR and audio cells will say so and skip."
+    else
+        say "WARNING: missing system programs: ${missing[*]} (the OCR and audio cells skip without them). Install with:"
+        say "  Debian/Ubuntu: sudo apt-get install tesseract-ocr tesseract-ocr-eng ffmpeg"
+        say "  macOS:         brew install tesseract ffmpeg"
+        say "  Windows:       winget install UB-Mannheim.TesseractOCR ; winget install Gyan.FFmpeg"
+    fi
+}
+
+ensure_env() {
+    local want
+    want="$(cat "$ROOT/requirements.txt" "$ROOT/pyproject.toml" | sha256sum | cut -d' ' -f1)"
+    if [ -x "$VENV/bin/python" ] && [ "$(cat "$STAMP" 2>/dev/null)" = "$want" ]; then
+        return 0
+    fi
+    local py
+    py="$(find_python)" || die "Python 3.11 is needed (the pinned packages are tested with it). Install it
+  Debian/Ubuntu: sudo apt-get install python3.11 python3.11-venv   (or use pyenv)
+  macOS:         brew install python@3.11
+  Windows:       use WSL, or the Python 3.11 installer from python.org
+then run this again (or point COURSE_PYTHON at it)."
+    local start=$SECONDS
+    system_packages
+    if [ ! -x "$VENV/bin/python" ]; then
+        say "creating the virtual environment in .venv with $py"
+        "$py" -m venv "$VENV" || die "could not create .venv (on Debian/Ubuntu: sudo apt-get install python3.11-venv)"
+    fi
+    say "installing the pinned packages (first time: about 4 minutes and 6 GB of disk)"
+    "$VENV/bin/python" -m pip install --quiet --upgrade pip \
+        || die "pip could not upgrade itself: check your internet connection and run ./course.sh again"
+    "$VENV/bin/python" -m pip install --quiet -r "$ROOT/requirements.txt" \
+        || die "installing requirements.txt failed (see pip's message above). Check the connection and free disk (6 GB), then run ./course.sh again."
+    "$VENV/bin/python" -m pip install --quiet --no-deps -e "$ROOT" || die "installing course_utils failed"
+    echo "$want" > "$STAMP"
+    say "set-up done in $((SECONDS - start)) s"
+}
+
+cmd="${1:-lab}"
+[ $# -gt 0 ] && shift
+case "$cmd" in
+    setup)
+        ensure_env ;;
+    lab)
+        ensure_env
+        exec "$VENV/bin/jupyter" lab --notebook-dir="$ROOT/notebooks" "$@" ;;
+    test)
+        ensure_env
+        export COURSE_OFFLINE="${COURSE_OFFLINE:-1}"
+        export COURSE_CACHE="${COURSE_CACHE:-$ROOT/.course-cache}"
+        cd "$ROOT"
+        exec "$VENV/bin/python" -m pytest "$@" ;;
+    doctor|prefetch|catalog)
+        ensure_env
+        exec "$VENV/bin/course" "$cmd" "$@" ;;
+    -h|--help|help)
+        sed -n '2,13p' "$0" ;;
+    *)
+        die "unknown command '$cmd' (use: lab, test, doctor, prefetch, catalog, setup)" ;;
+esac
