@@ -1,0 +1,87 @@
+"""The model catalog: valid, complete, and in step with the notebooks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from course_utils.catalog import catalog_table, load_catalog
+from notebook_scan import notebook_paths, scan_notebook, scan_source
+
+CATALOG = load_catalog()
+
+
+def test_every_entry_is_complete() -> None:
+    assert len(CATALOG) >= 6
+    for entry in CATALOG.values():
+        assert entry.licence and entry.task and entry.size_mb > 0, entry.key
+        if entry.offline == "packaged":
+            assert entry.packaged is not None and entry.packaged.files and entry.packaged.provenance
+        else:
+            assert entry.standin, f"{entry.key} needs a stand-in spec"
+
+
+def test_unknown_key_error_names_the_known_keys() -> None:
+    with pytest.raises(KeyError, match="minilm-l6"):
+        CATALOG["no-such-model"]
+
+
+@pytest.mark.parametrize(
+    "snippet, problem",
+    [
+        ('[models.x]\nid = "a/b"\nlibrary = "keras"\nlicence = "MIT"\nsize_mb = 1\ntask = "t"\nnotebooks = []\noffline = "stand-in"\n[models.x.standin]\na = 1\n', "library"),
+        ('[models.x]\nid = "a/b"\nlibrary = "timm"\nlicence = "MIT"\nsize_mb = 1\ntask = "t"\nnotebooks = []\noffline = "stand-in"\n', "standin"),
+        ('[models.x]\nid = "a/b"\nlibrary = "timm"\nlicence = "MIT"\nsize_mb = 1\ntask = "t"\nnotebooks = ["1"]\noffline = "stand-in"\n[models.x.standin]\na = 1\n', "two digits"),
+        ('[models.x]\nid = "a/b"\nlibrary = "timm"\nsize_mb = 1\ntask = "t"\nnotebooks = []\noffline = "stand-in"\n', "licence"),
+        ('[models.x]\nid = "a/b"\nlibrary = "timm"\nlicence = "MIT"\nsize_mb = 1\ntask = "t"\nnotebooks = []\noffline = "packaged"\n[models.x.packaged]\npackage = "p"\nlocate = "m:f"\nfiles = { "w" = "abc" }\nmatches_upstream = true\nprovenance = "p"\n', "sha256"),
+    ],
+)
+def test_bad_entries_are_refused(tmp_path: Path, snippet: str, problem: str) -> None:
+    path = tmp_path / "catalog.toml"
+    path.write_text(snippet)
+    with pytest.raises(ValueError, match=problem):
+        load_catalog(path)
+
+
+def test_table_lists_every_model_with_its_licence() -> None:
+    table = catalog_table(CATALOG)
+    for entry in CATALOG.values():
+        assert entry.id in table and entry.licence in table
+
+
+def test_scanner_finds_models_a_notebook_loads() -> None:
+    src = (
+        'session = setup(models=["a", "b"])\n'
+        'm = session.models["a"]\n'
+        'clf = pipeline("ner", model="dslim/bert-base-NER")\n'
+        'net = timm.create_model("resnet50", pretrained=True)\n'
+        'df = pd.read_csv("data/reviews.csv")\n'
+        "!echo magic lines are skipped\n"
+    )
+    found = scan_source(src)
+    assert found.declared == ["a", "b"]
+    assert found.used_keys == {"a"}
+    assert found.literal_ids == {"dslim/bert-base-NER", "resnet50"}
+
+
+@pytest.mark.parametrize("path", notebook_paths(), ids=lambda p: p.name)
+def test_notebook_uses_only_catalog_models(path: Path) -> None:
+    number = path.name[:2]
+    found = scan_notebook(path)
+    ids = {e.id for e in CATALOG.values()}
+    unknown_ids = sorted(found.literal_ids - ids)
+    assert not unknown_ids, f"{path.name} loads models the catalog does not list: {unknown_ids}"
+    for key in found.declared:
+        assert key in CATALOG, f"{path.name} declares {key!r}, which is not in the catalog"
+        assert number in CATALOG[key].notebooks, f"catalog entry {key!r} should list notebook {number}"
+    undeclared = sorted(found.used_keys - set(found.declared))
+    assert not undeclared, f"{path.name} reads session.models{undeclared} without declaring them in setup(models=...)"
+
+
+def test_catalog_notebook_lists_match_the_notebooks() -> None:
+    declared = {p.name[:2]: set(scan_notebook(p).declared) for p in notebook_paths()}
+    for entry in CATALOG.values():
+        for number in entry.notebooks:
+            assert number in declared, f"{entry.key} lists notebook {number}, which does not exist"
+            assert entry.key in declared[number], f"notebook {number} does not declare {entry.key} in setup()"

@@ -1,0 +1,164 @@
+"""The offline tiers, proven with one model of each loader the course uses.
+
+Each test runs the notebooks' canonical calls in a fresh process with no network
+(``COURSE_OFFLINE=1``), a temporary course cache and a temporary "user" cache.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from course_utils import offline
+from course_utils.catalog import load_catalog
+from course_utils.packaged import PackagedCopyError, materialize
+
+ROOT = Path(__file__).resolve().parent.parent
+PROBE = Path(__file__).with_name("offline_probe.py")
+ALL_KEYS = "distilbert-sst2,minilm-l6,efficientnet-lite0,deeplabv3-mbv3,yolov8n,clip-vit-b32"
+CAT_CLASSES = set(range(281, 286))  # ImageNet: tabby, tiger cat, Persian, Siamese, Egyptian cat
+
+pytestmark = pytest.mark.timeout(600)
+
+
+def _env(tmp: Path) -> dict[str, str]:
+    env = {**os.environ, "COURSE_OFFLINE": "1", "COURSE_CACHE": str(tmp / "course"),
+           "HF_HOME": str(tmp / "user-hf"), "TORCH_HOME": str(tmp / "user-torch"), "PYTHONPATH": str(ROOT)}
+    for name in ("HF_HUB_CACHE", offline.REAL_HF_ENV, offline.REAL_TORCH_ENV, "YOLO_CONFIG_DIR"):
+        env.pop(name, None)
+    return env
+
+
+def run_probe(keys: str, env: dict[str, str], cwd: Path) -> tuple[dict[str, Any], str]:
+    out = subprocess.run([sys.executable, str(PROBE), keys], env=env, cwd=cwd, capture_output=True, text=True, timeout=540)
+    assert out.returncode == 0, out.stdout[-1500:] + out.stderr[-3000:]
+    line = next(ln for ln in out.stdout.splitlines() if ln.startswith("REPORT "))
+    return json.loads(line[len("REPORT "):]), out.stdout
+
+
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], str, Path]:
+    tmp = tmp_path_factory.mktemp("offline")
+    (tmp / "work").mkdir()
+    report, stdout = run_probe(ALL_KEYS, _env(tmp), tmp / "work")
+    return report, stdout, tmp
+
+
+def test_status_line_names_each_tier(first_run: tuple[dict[str, Any], str, Path]) -> None:
+    _, stdout, _ = first_run
+    status = stdout.splitlines()[0] if stdout.startswith("[course]") else next(
+        ln for ln in stdout.splitlines() if ln.startswith("[course] device"))
+    assert "hub offline" in status
+    assert "distilbert-sst2: STAND-IN (random weights)" in status
+    assert "minilm-l6: real offline copy" in status
+    assert "efficientnet-lite0: real weights, unverified copy" in status
+    assert "stand-ins have random weights" in stdout
+
+
+def test_transformers_standin_keeps_the_real_interface(first_run: tuple[dict[str, Any], str, Path]) -> None:
+    r = first_run[0]["transformers"]
+    assert r["tier"] == "stand-in"
+    assert r["labels"] == ["NEGATIVE", "POSITIVE"] and set(r["predicted"]) <= {"NEGATIVE", "POSITIVE"}
+    assert all(0.0 <= s <= 1.0 for s in r["scores"])
+    assert r["architecture"] == "DistilBertForSequenceClassification"
+    assert r["tokenizer"] == "DistilBertTokenizer" and r["max_length"] == 512
+    assert r["specials"] == ["[CLS]", "[SEP]", "[PAD]", "[MASK]"]
+    assert "random weights" in r["standin_note"]
+
+
+def test_sentence_transformers_packaged_copy_is_real(first_run: tuple[dict[str, Any], str, Path]) -> None:
+    r = first_run[0]["sentence-transformers"]
+    assert r["tier"] == "packaged" and r["dim"] == 384
+    assert r["paraphrase"] > 0.5 and r["unrelated"] < 0.3  # meaning: only real weights do this
+
+
+def test_timm_packaged_weights_see_the_cat(first_run: tuple[dict[str, Any], str, Path]) -> None:
+    r = first_run[0]["timm"]
+    assert r["tier"] == "packaged-unverified"
+    assert r["top3"][0] in CAT_CLASSES and r["p"] > 0.2, r
+
+
+def test_torchvision_standin_loads_through_torchvision(first_run: tuple[dict[str, Any], str, Path]) -> None:
+    r = first_run[0]["torchvision"]
+    assert r["tier"] == "stand-in" and r["classes"] == 21 and r["shape"] == [1, 21, 96, 128]
+
+
+def test_ultralytics_standin_has_coco_names_and_sane_boxes(first_run: tuple[dict[str, Any], str, Path]) -> None:
+    r = first_run[0]["ultralytics"]
+    assert r["tier"] == "stand-in" and r["names"] == 80
+    assert (r["first"], r["last"]) == ("person", "toothbrush")
+    assert r["inside"]
+
+
+def test_open_clip_standin_loads_through_open_clip(first_run: tuple[dict[str, Any], str, Path]) -> None:
+    r = first_run[0]["open_clip"]
+    assert r["tier"] == "stand-in" and r["image"] == [1, 512] and r["text"] == [2, 512] and r["finite"]
+
+
+def test_standins_never_enter_the_users_caches(first_run: tuple[dict[str, Any], str, Path]) -> None:
+    tmp = first_run[2]
+    assert not (tmp / "user-hf").exists() or not any((tmp / "user-hf").rglob("*.safetensors"))
+    assert not (tmp / "user-torch").exists() or not any((tmp / "user-torch").rglob("*.pth"))
+    assert not any((tmp / "work").glob("*.pt")), "no weight file may land in the notebook's folder"
+    built = tmp / "course" / "builds"
+    assert any(built.glob("standin-distilbert-sst2-*")) and any(built.glob("standin-yolov8n-*"))
+
+
+def _fake_real_hf_copy(src_snapshot: Path, cache: Path, repo_id: str, revision: str) -> None:
+    """Lay out a hub-cache entry as huggingface_hub would after a download at ``revision``."""
+    repo = cache / ("models--" + repo_id.replace("/", "--"))
+    commit = "a" * 40
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text(commit)
+    (repo / "refs" / revision).write_text(commit)
+    snap = repo / "snapshots" / commit
+    snap.mkdir(parents=True)
+    for f in src_snapshot.iterdir():
+        if f.is_file() and not f.name.startswith("."):
+            (snap / f.name).write_bytes(f.read_bytes())
+
+
+def test_the_users_own_copy_comes_first(first_run: tuple[dict[str, Any], str, Path], tmp_path: Path) -> None:
+    """Tier 1: with a (pretend) real copy in the user's caches, setup uses it and says so."""
+    tmp = first_run[2]
+    builds = tmp / "course" / "builds"
+    sst2 = next(builds.glob("standin-distilbert-sst2-*[!k]"))
+    _fake_real_hf_copy(sst2, tmp_path / "user-hf" / "hub", load_catalog()["distilbert-sst2"].id, "714eb0f")
+    ckpt = next(builds.glob("standin-deeplabv3-mbv3-*[!k]")) / "deeplabv3_mobilenet_v3_large-fc3c493d.pth"
+    (tmp_path / "user-torch" / "hub" / "checkpoints").mkdir(parents=True)
+    (tmp_path / "user-torch" / "hub" / "checkpoints" / ckpt.name).write_bytes(ckpt.read_bytes())
+    (tmp_path / "work").mkdir()
+    yolo = next(builds.glob("standin-yolov8n-*[!k]")) / "yolov8n.pt"
+    (tmp_path / "work" / "yolov8n.pt").write_bytes(yolo.read_bytes())
+    env = _env(tmp_path)
+    env["COURSE_CACHE"] = str(tmp / "course")  # same course cache: its stand-ins exist but must lose
+    report, stdout = run_probe("distilbert-sst2,deeplabv3-mbv3,yolov8n", env, tmp_path / "work")
+    assert report["transformers"]["tier"] == "cached"
+    assert report["torchvision"]["tier"] == "cached"
+    assert report["ultralytics"]["tier"] == "cached"
+    assert "distilbert-sst2: real (your cache)" in stdout
+
+
+def test_two_processes_build_the_same_standin(tmp_path: Path) -> None:
+    env = _env(tmp_path)
+    (tmp_path / "work").mkdir()
+    procs = [subprocess.Popen([sys.executable, str(PROBE), "distilbert-sst2"], env=env, cwd=tmp_path / "work",
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [o[1][-1500:] for o in outs]
+    assert len(list((tmp_path / "course" / "builds").glob("standin-distilbert-sst2-*[!k]"))) == 1
+
+
+def test_a_corrupt_packaged_copy_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    entry = load_catalog()["efficientnet-lite0"]
+    fake = tmp_path / entry.packaged.files and tmp_path / "efficientnet-lite0-57934424.pth"
+    fake.write_bytes(b"not the weights")
+    monkeypatch.setattr("course_utils.packaged.locate", lambda e: fake)
+    with pytest.raises(PackagedCopyError, match="sha256.*reinstall"):
+        materialize(entry, tmp_path / "out", tmp_path / "stamp.json")
