@@ -157,7 +157,8 @@ def test_two_processes_build_the_same_standin(tmp_path: Path) -> None:
 
 def test_a_corrupt_packaged_copy_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     entry = load_catalog()["efficientnet-lite0"]
-    fake = tmp_path / entry.packaged.files and tmp_path / "efficientnet-lite0-57934424.pth"
+    assert entry.packaged is not None
+    fake = tmp_path / next(iter(entry.packaged.files))
     fake.write_bytes(b"not the weights")
     monkeypatch.setattr("course_utils.packaged.locate", lambda e: fake)
     with pytest.raises(PackagedCopyError, match="sha256.*reinstall"):
