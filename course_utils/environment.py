@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
 
-from . import offline
+from . import offline, versions
 from .catalog import load_catalog
 
 OFFLINE_ENV = "COURSE_OFFLINE"  # "1": never touch the network; "0": assume it is there
@@ -223,6 +223,10 @@ def setup(
     seed_everything(seed)
     if not quiet:
         print(session.status_line())
+        drift = versions.mismatches()
+        if drift:
+            listed = ", ".join(f"{name} {have or 'missing'} (course: {want})" for name, (want, have) in drift.items())
+            print(f"[course] versions differ from the course's pins: {listed}. Run ./course.sh setup to install the pinned set.")
         if session.any_standin:
             print("[course] stand-ins have random weights: their outputs show the code path, not real answers.")
     return session
