@@ -168,7 +168,6 @@ def catalog_table(catalog: Catalog | None = None) -> str:
         route = e.offline
         if e.packaged is not None:
             route += " (sha256 = upstream)" if e.packaged.matches_upstream else " (real weights, unverified copy)"
-        rows.append(
-            f"| {e.key} | {e.id} | {e.library} | {e.licence} | {e.size_mb:g} | {route} | {', '.join(e.notebooks) or '-'} |"
-        )
+        notebooks = ", ".join(e.notebooks) or "-"
+        rows.append(f"| {e.key} | {e.id} | {e.library} | {e.licence} | {e.size_mb:g} | {route} | {notebooks} |")
     return "\n".join(rows)

@@ -22,6 +22,7 @@ from urllib.parse import urlparse
 
 from . import offline, versions
 from .catalog import load_catalog
+from .offline import Resolved
 
 OFFLINE_ENV = "COURSE_OFFLINE"  # "1": never touch the network; "0": assume it is there
 DEVICE_ENV = "COURSE_DEVICE"  # "cpu", "cuda", "cuda:1", "mps"
@@ -37,7 +38,7 @@ class Session:
     offline: bool
     hub_reason: str
     seed: int
-    models: dict[str, offline.Resolved] = field(default_factory=dict)
+    models: dict[str, Resolved] = field(default_factory=dict)
 
     def status_line(self) -> str:
         """The one-line status printed by :func:`setup`."""
@@ -226,7 +227,8 @@ def setup(
         drift = versions.mismatches()
         if drift:
             listed = ", ".join(f"{name} {have or 'missing'} (course: {want})" for name, (want, have) in drift.items())
-            print(f"[course] versions differ from the course's pins: {listed}. Run ./course.sh setup to install the pinned set.")
+            print(f"[course] versions differ from the course's pins: {listed}.")
+            print("[course] run ./course.sh setup to install the pinned set.")
         if session.any_standin:
             print("[course] stand-ins have random weights: their outputs show the code path, not real answers.")
     return session

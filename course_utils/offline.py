@@ -310,7 +310,8 @@ def _offline_ultralytics(entry: ModelEntry, layout: Layout) -> Resolved:
             return Resolved(entry, CACHED, str(real))
     commit = _fake_commit(entry, STANDIN)
     folder = _build_once(
-        layout.builds / f"standin-{entry.key}-{commit[:10]}", lambda out: standins.build_ultralytics(entry, out / entry.id)
+        layout.builds / f"standin-{entry.key}-{commit[:10]}",
+        lambda out: standins.build_ultralytics(entry, out / entry.id),
     )
     _replace_link(link, folder / entry.id)
     return Resolved(entry, STANDIN, str(folder / entry.id))

@@ -61,7 +61,9 @@ def verify(entry: ModelEntry, root: Path, stamp: Path) -> None:
     for name, expected in entry.packaged.files.items():
         path = root / name if root.is_dir() else root
         if not path.is_file():
-            raise PackagedCopyError(f"{entry.packaged.package} should contain {name}, but {path} is missing: reinstall it.")
+            raise PackagedCopyError(
+                f"{entry.packaged.package} should contain {name}, but {path} is missing: reinstall it."
+            )
         st = path.stat()
         key = f"{path}|{st.st_size}|{st.st_mtime_ns}"
         if seen.get(key) == expected:
@@ -123,7 +125,7 @@ def _timm_by_position(entry: ModelEntry, weights_file: Path, out: Path) -> None:
     s_keys = [k for k in source if not k.endswith("num_batches_tracked")]
     if len(t_keys) != len(s_keys):
         raise PackagedCopyError(f"{weights_file.name}: {len(s_keys)} tensors, timm {entry.id} expects {len(t_keys)}")
-    for t_key, s_key in zip(t_keys, s_keys):
+    for t_key, s_key in zip(t_keys, s_keys, strict=True):
         if target[t_key].shape != source[s_key].shape:
             raise PackagedCopyError(f"{weights_file.name}: {s_key} {tuple(source[s_key].shape)} does not fit {t_key}")
         target[t_key] = source[s_key]

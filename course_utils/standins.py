@@ -166,7 +166,8 @@ def build_ultralytics(entry: ModelEntry, out_file: Path) -> None:
     data_yaml = ROOT / "cfg" / "datasets" / f"{names_from}.yaml"
     names = yaml.safe_load(data_yaml.read_text())["names"]
     model = YOLO(entry.standin["yaml"])
-    model.model.names = dict(names)
-    model.model.args = {"course_standin": STANDIN_NOTE}
+    net: Any = model.model
+    net.names = dict(names)
+    net.args = {"course_standin": STANDIN_NOTE}
     out_file.parent.mkdir(parents=True, exist_ok=True)
     model.save(str(out_file))

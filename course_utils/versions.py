@@ -10,8 +10,18 @@ from .paths import repo_root
 
 #: The packages whose versions change what a notebook does; setup() and the doctor compare them.
 KEY_PACKAGES = (
-    "torch", "torchvision", "torchaudio", "transformers", "huggingface_hub", "sentence-transformers",
-    "timm", "ultralytics", "open_clip_torch", "peft", "nbval", "jupyterlab",
+    "torch",
+    "torchvision",
+    "torchaudio",
+    "transformers",
+    "huggingface_hub",
+    "sentence-transformers",
+    "timm",
+    "ultralytics",
+    "open_clip_torch",
+    "peft",
+    "nbval",
+    "jupyterlab",
 )
 
 _PIN = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s#;]+)")
@@ -43,7 +53,9 @@ def installed_version(name: str) -> str | None:
         return None
 
 
-def mismatches(packages: tuple[str, ...] = KEY_PACKAGES, requirements: Path | None = None) -> dict[str, tuple[str, str | None]]:
+def mismatches(
+    packages: tuple[str, ...] = KEY_PACKAGES, requirements: Path | None = None
+) -> dict[str, tuple[str, str | None]]:
     """``{name: (pinned, installed)}`` for the key packages whose installed version differs from the pin."""
     pins = pinned_versions(requirements)
     out: dict[str, tuple[str, str | None]] = {}

@@ -31,7 +31,12 @@ if "distilbert-sst2" in KEYS:
         "architecture": type(clf.model).__name__,
         "tokenizer": type(clf.tokenizer).__name__,
         "max_length": clf.tokenizer.model_max_length,
-        "specials": [clf.tokenizer.cls_token, clf.tokenizer.sep_token, clf.tokenizer.pad_token, clf.tokenizer.mask_token],
+        "specials": [
+            clf.tokenizer.cls_token,
+            clf.tokenizer.sep_token,
+            clf.tokenizer.pad_token,
+            clf.tokenizer.mask_token,
+        ],
         "standin_note": getattr(clf.model.config, "course_standin", ""),
     }
 
@@ -40,10 +45,15 @@ if "minilm-l6" in KEYS:
 
     e = m["minilm-l6"]
     enc = SentenceTransformer(e.id)
-    v = enc.encode(["A man is eating food.", "Someone is having a meal.", "The stock market crashed."],
-                   normalize_embeddings=True)
-    report["sentence-transformers"] = {"tier": e.tier, "dim": int(v.shape[1]),
-                                       "paraphrase": float(v[0] @ v[1]), "unrelated": float(v[0] @ v[2])}
+    v = enc.encode(
+        ["A man is eating food.", "Someone is having a meal.", "The stock market crashed."], normalize_embeddings=True
+    )
+    report["sentence-transformers"] = {
+        "tier": e.tier,
+        "dim": int(v.shape[1]),
+        "paraphrase": float(v[0] @ v[1]),
+        "unrelated": float(v[0] @ v[2]),
+    }
 
 if "efficientnet-lite0" in KEYS:
     import timm
@@ -81,10 +91,18 @@ if "yolov8n" in KEYS:
     boxes = res.boxes.xyxy.numpy()
     report["ultralytics"] = {
         "tier": e.tier,
-        "names": len(det.names), "first": det.names[0], "last": det.names[79],
+        "names": len(det.names),
+        "first": det.names[0],
+        "last": det.names[79],
         "n_boxes": int(len(boxes)),
-        "inside": bool(len(boxes) == 0 or ((boxes >= -1).all() and (boxes[:, [0, 2]] <= img.shape[1] + 1).all()
-                                           and (boxes[:, [1, 3]] <= img.shape[0] + 1).all())),
+        "inside": bool(
+            len(boxes) == 0
+            or (
+                (boxes >= -1).all()
+                and (boxes[:, [0, 2]] <= img.shape[1] + 1).all()
+                and (boxes[:, [1, 3]] <= img.shape[0] + 1).all()
+            )
+        ),
     }
 
 if "clip-vit-b32" in KEYS:
@@ -99,7 +117,11 @@ if "clip-vit-b32" in KEYS:
     with torch.inference_mode():
         img = model.encode_image(preprocess(Image.fromarray(data.chelsea())).unsqueeze(0))
         txt = model.encode_text(tokenizer(["a photo of a cat", "a photo of a rocket"]))
-    report["open_clip"] = {"tier": e.tier, "image": list(img.shape), "text": list(txt.shape),
-                           "finite": bool(np.isfinite(img.numpy()).all())}
+    report["open_clip"] = {
+        "tier": e.tier,
+        "image": list(img.shape),
+        "text": list(txt.shape),
+        "finite": bool(np.isfinite(img.numpy()).all()),
+    }
 
 print("REPORT " + json.dumps(report))

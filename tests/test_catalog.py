@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from notebook_scan import notebook_paths, scan_notebook, scan_source
 
 from course_utils.catalog import catalog_table, load_catalog
-from notebook_scan import notebook_paths, scan_notebook, scan_source
 
 CATALOG = load_catalog()
 
@@ -30,11 +30,26 @@ def test_unknown_key_error_names_the_known_keys() -> None:
 @pytest.mark.parametrize(
     "snippet, problem",
     [
-        ('[models.x]\nid = "a/b"\nlibrary = "keras"\nlicence = "MIT"\nsize_mb = 1\ntask = "t"\nnotebooks = []\noffline = "stand-in"\n[models.x.standin]\na = 1\n', "library"),
-        ('[models.x]\nid = "a/b"\nlibrary = "timm"\nlicence = "MIT"\nsize_mb = 1\ntask = "t"\nnotebooks = []\noffline = "stand-in"\n', "standin"),
-        ('[models.x]\nid = "a/b"\nlibrary = "timm"\nlicence = "MIT"\nsize_mb = 1\ntask = "t"\nnotebooks = ["1"]\noffline = "stand-in"\n[models.x.standin]\na = 1\n', "two digits"),
-        ('[models.x]\nid = "a/b"\nlibrary = "timm"\nsize_mb = 1\ntask = "t"\nnotebooks = []\noffline = "stand-in"\n', "licence"),
-        ('[models.x]\nid = "a/b"\nlibrary = "timm"\nlicence = "MIT"\nsize_mb = 1\ntask = "t"\nnotebooks = []\noffline = "packaged"\n[models.x.packaged]\npackage = "p"\nlocate = "m:f"\nfiles = { "w" = "abc" }\nmatches_upstream = true\nprovenance = "p"\n', "sha256"),
+        (
+            '[models.x]\nid = "a/b"\nlibrary = "keras"\nlicence = "MIT"\nsize_mb = 1\ntask = "t"\nnotebooks = []\noffline = "stand-in"\n[models.x.standin]\na = 1\n',
+            "library",
+        ),
+        (
+            '[models.x]\nid = "a/b"\nlibrary = "timm"\nlicence = "MIT"\nsize_mb = 1\ntask = "t"\nnotebooks = []\noffline = "stand-in"\n',
+            "standin",
+        ),
+        (
+            '[models.x]\nid = "a/b"\nlibrary = "timm"\nlicence = "MIT"\nsize_mb = 1\ntask = "t"\nnotebooks = ["1"]\noffline = "stand-in"\n[models.x.standin]\na = 1\n',
+            "two digits",
+        ),
+        (
+            '[models.x]\nid = "a/b"\nlibrary = "timm"\nsize_mb = 1\ntask = "t"\nnotebooks = []\noffline = "stand-in"\n',
+            "licence",
+        ),
+        (
+            '[models.x]\nid = "a/b"\nlibrary = "timm"\nlicence = "MIT"\nsize_mb = 1\ntask = "t"\nnotebooks = []\noffline = "packaged"\n[models.x.packaged]\npackage = "p"\nlocate = "m:f"\nfiles = { "w" = "abc" }\nmatches_upstream = true\nprovenance = "p"\n',
+            "sha256",
+        ),
     ],
 )
 def test_bad_entries_are_refused(tmp_path: Path, snippet: str, problem: str) -> None:

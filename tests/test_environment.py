@@ -128,8 +128,25 @@ def test_hub_probe_never_hangs_on_a_stuck_resolver(monkeypatch: pytest.MonkeyPat
     release.set()
 
 
-def test_switches_point_libraries_at_overlays_and_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("HF_HUB_CACHE", "TORCH_HOME", offline.REAL_HF_ENV, offline.REAL_TORCH_ENV, "HF_HUB_OFFLINE", "YOLO_OFFLINE"):
+@pytest.fixture
+def restore_environ() -> object:
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+def test_switches_point_libraries_at_overlays_and_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, restore_environ: None
+) -> None:
+    for name in (
+        "HF_HUB_CACHE",
+        "TORCH_HOME",
+        offline.REAL_HF_ENV,
+        offline.REAL_TORCH_ENV,
+        "HF_HUB_OFFLINE",
+        "YOLO_OFFLINE",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     layout = offline.Layout(tmp_path / "course")
@@ -152,8 +169,13 @@ def test_setup_in_a_fresh_kernel(tmp_path: Path) -> None:
         " 'hf_offline': os.environ.get('HF_HUB_OFFLINE'), 'cache': os.environ['HF_HUB_CACHE'],"
         " 'hub_imported': 'huggingface_hub' in sys.modules}))\n"
     )
-    envvars = {**os.environ, "COURSE_CACHE": str(tmp_path / "course"), "HF_HOME": str(tmp_path / "hf"),
-               "COURSE_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
+    envvars = {
+        **os.environ,
+        "COURSE_CACHE": str(tmp_path / "course"),
+        "HF_HOME": str(tmp_path / "hf"),
+        "COURSE_OFFLINE": "1",
+        "PYTHONPATH": str(ROOT),
+    }
     for name in ("HF_HUB_CACHE", "TORCH_HOME", offline.REAL_HF_ENV, offline.REAL_TORCH_ENV):
         envvars.pop(name, None)
     out = subprocess.run([sys.executable, "-c", code], env=envvars, capture_output=True, text=True, timeout=120)
@@ -161,6 +183,11 @@ def test_setup_in_a_fresh_kernel(tmp_path: Path) -> None:
     lines = out.stdout.strip().splitlines()
     assert lines[0].startswith("[course] device cpu") and "minilm-l6: real offline copy" in lines[0]
     info = json.loads(lines[-1])
-    assert info == {"offline": True, "tier": "packaged", "hf_offline": "1",
-                    "cache": str(tmp_path / "course" / "offline" / "hf-hub"), "hub_imported": False}
+    assert info == {
+        "offline": True,
+        "tier": "packaged",
+        "hf_offline": "1",
+        "cache": str(tmp_path / "course" / "offline" / "hf-hub"),
+        "hub_imported": False,
+    }
     assert not (tmp_path / "hf").exists(), "setup must not write into the user's own Hugging Face cache"

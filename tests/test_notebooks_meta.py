@@ -7,7 +7,6 @@ import re
 from pathlib import Path
 
 import pytest
-
 from notebook_scan import code_cells, notebook_paths
 
 PATHS = notebook_paths()
@@ -23,8 +22,14 @@ def test_notebooks_exist_and_are_numbered_uniquely() -> None:
 @pytest.mark.parametrize("path", PATHS, ids=lambda p: p.name)
 def test_stored_without_outputs(path: Path) -> None:
     nb = json.loads(path.read_text(encoding="utf-8"))
-    dirty = [i for i, c in enumerate(nb["cells"]) if c["cell_type"] == "code" and (c.get("outputs") or c.get("execution_count"))]
-    assert not dirty, f"{path.name}: cells {dirty} store outputs; clear them (Edit > Clear Outputs of All Cells) before committing"
+    dirty = [
+        i
+        for i, c in enumerate(nb["cells"])
+        if c["cell_type"] == "code" and (c.get("outputs") or c.get("execution_count"))
+    ]
+    assert not dirty, (
+        f"{path.name}: cells {dirty} store outputs; clear them (Edit > Clear Outputs of All Cells) before committing"
+    )
 
 
 @pytest.mark.parametrize("path", PATHS, ids=lambda p: p.name)
@@ -38,7 +43,9 @@ def test_follows_the_notebook_guide(path: Path) -> None:
     assert re.search(r"^#+ Exercises", md, re.M) and re.search(r"^#+ Solutions", md, re.M)
     assert re.search(r"^#+ Going further", md, re.M)
     assert re.search(r"^#+ .*When it fails", md, re.M | re.I), "shows a failure, not only states it"
-    solutions = code[[i for i, c in enumerate(code) if "Solution" in c][0]:] if any("Solution" in c for c in code) else []
+    solutions = (
+        code[[i for i, c in enumerate(code) if "Solution" in c][0] :] if any("Solution" in c for c in code) else []
+    )
     assert solutions, "worked solutions are runnable code cells"
     joined = "\n".join(code)
     assert "trust_remote_code=True" not in joined

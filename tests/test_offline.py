@@ -28,18 +28,26 @@ pytestmark = pytest.mark.timeout(600)
 
 
 def _env(tmp: Path) -> dict[str, str]:
-    env = {**os.environ, "COURSE_OFFLINE": "1", "COURSE_CACHE": str(tmp / "course"),
-           "HF_HOME": str(tmp / "user-hf"), "TORCH_HOME": str(tmp / "user-torch"), "PYTHONPATH": str(ROOT)}
+    env = {
+        **os.environ,
+        "COURSE_OFFLINE": "1",
+        "COURSE_CACHE": str(tmp / "course"),
+        "HF_HOME": str(tmp / "user-hf"),
+        "TORCH_HOME": str(tmp / "user-torch"),
+        "PYTHONPATH": str(ROOT),
+    }
     for name in ("HF_HUB_CACHE", offline.REAL_HF_ENV, offline.REAL_TORCH_ENV, "YOLO_CONFIG_DIR"):
         env.pop(name, None)
     return env
 
 
 def run_probe(keys: str, env: dict[str, str], cwd: Path) -> tuple[dict[str, Any], str]:
-    out = subprocess.run([sys.executable, str(PROBE), keys], env=env, cwd=cwd, capture_output=True, text=True, timeout=540)
+    out = subprocess.run(
+        [sys.executable, str(PROBE), keys], env=env, cwd=cwd, capture_output=True, text=True, timeout=540
+    )
     assert out.returncode == 0, out.stdout[-1500:] + out.stderr[-3000:]
     line = next(ln for ln in out.stdout.splitlines() if ln.startswith("REPORT "))
-    return json.loads(line[len("REPORT "):]), out.stdout
+    return json.loads(line[len("REPORT ") :]), out.stdout
 
 
 @pytest.fixture(scope="module")
@@ -52,8 +60,11 @@ def first_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any],
 
 def test_status_line_names_each_tier(first_run: tuple[dict[str, Any], str, Path]) -> None:
     _, stdout, _ = first_run
-    status = stdout.splitlines()[0] if stdout.startswith("[course]") else next(
-        ln for ln in stdout.splitlines() if ln.startswith("[course] device"))
+    status = (
+        stdout.splitlines()[0]
+        if stdout.startswith("[course]")
+        else next(ln for ln in stdout.splitlines() if ln.startswith("[course] device"))
+    )
     assert "hub offline" in status
     assert "distilbert-sst2: STAND-IN (random weights)" in status
     assert "minilm-l6: real offline copy" in status
@@ -148,8 +159,17 @@ def test_the_users_own_copy_comes_first(first_run: tuple[dict[str, Any], str, Pa
 def test_two_processes_build_the_same_standin(tmp_path: Path) -> None:
     env = _env(tmp_path)
     (tmp_path / "work").mkdir()
-    procs = [subprocess.Popen([sys.executable, str(PROBE), "distilbert-sst2"], env=env, cwd=tmp_path / "work",
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(PROBE), "distilbert-sst2"],
+            env=env,
+            cwd=tmp_path / "work",
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
     outs = [p.communicate(timeout=300) for p in procs]
     assert all(p.returncode == 0 for p in procs), [o[1][-1500:] for o in outs]
     assert len(list((tmp_path / "course" / "builds").glob("standin-distilbert-sst2-*[!k]"))) == 1
