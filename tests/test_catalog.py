@@ -100,3 +100,28 @@ def test_catalog_notebook_lists_match_the_notebooks() -> None:
         for number in entry.notebooks:
             assert number in declared, f"{entry.key} lists notebook {number}, which does not exist"
             assert entry.key in declared[number], f"notebook {number} does not declare {entry.key} in setup()"
+
+
+@pytest.mark.parametrize("entry", list(CATALOG.values()), ids=lambda e: e.key)
+def test_each_id_is_known_to_its_library(entry) -> None:  # type: ignore[no-untyped-def]
+    """The catalog's id resolves in the pinned library (no network needed), and offline lands where it looks."""
+    from course_utils import offline, standins
+
+    if entry.library == "timm":
+        import timm
+
+        cfg = timm.models.get_pretrained_cfg(entry.id)
+        assert cfg is not None and cfg.hf_hub_id == offline.hf_repo_id(entry)
+    elif entry.library == "open_clip":
+        repo, filename = standins.open_clip_repo(entry)
+        assert repo.count("/") == 1 and filename.endswith(".safetensors")
+    elif entry.library == "torchvision":
+        weights = standins.torchvision_weights(entry)
+        assert weights.url.endswith(".pth") and entry.id in weights.url.replace("-", "_")
+    elif entry.library == "ultralytics":
+        from ultralytics.utils import ROOT as ULTRA
+
+        assert entry.id.endswith(".pt")
+        assert list(ULTRA.glob(f"cfg/models/*/{entry.standin['yaml'].replace('n.yaml', '.yaml')}"))
+    else:
+        assert offline.hf_repo_id(entry) == entry.id and entry.id.count("/") == 1
