@@ -144,13 +144,15 @@ def pick_device(requested: str | None = None) -> str:
     if want:
         if want.startswith("cuda") and not torch.cuda.is_available():
             raise RuntimeError(
-                f"{DEVICE_ENV}={want} asks for a GPU, but torch sees no CUDA device. Unset {DEVICE_ENV} to use "
-                "the CPU, or on Colab choose Runtime > Change runtime type > GPU."
+                f"device {want!r} was asked for (argument or {DEVICE_ENV}), but torch sees no CUDA device. "
+                f"Use the CPU (unset {DEVICE_ENV}), or on Colab choose Runtime > Change runtime type > GPU."
             )
         if want == "mps" and not torch.backends.mps.is_available():
-            raise RuntimeError(f"{DEVICE_ENV}=mps asks for Apple's GPU, which torch cannot use here. Unset it.")
+            raise RuntimeError(
+                f"device 'mps' (Apple's GPU) was asked for, but torch cannot use it here. Unset {DEVICE_ENV}."
+            )
         if not (want == "cpu" or want == "mps" or want.startswith("cuda")):
-            raise RuntimeError(f"{DEVICE_ENV}={want!r} is not a device: use cpu, cuda, cuda:N or mps.")
+            raise RuntimeError(f"{want!r} is not a device: use cpu, cuda, cuda:N or mps ({DEVICE_ENV}).")
         return want
     if torch.cuda.is_available():
         return "cuda"
