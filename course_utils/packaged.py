@@ -7,26 +7,17 @@ files out the way the library's own loader expects them (a Hugging Face snapshot
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import json
 from pathlib import Path
 from typing import Any
 
 from .catalog import ModelEntry
+from .downloads import sha256_file
 
 
 class PackagedCopyError(RuntimeError):
     """The packaged copy is missing or does not match the catalog's sha256."""
-
-
-def sha256_of(path: Path) -> str:
-    """Return the sha256 hex digest of a file, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def locate(entry: ModelEntry) -> Path:
@@ -68,7 +59,7 @@ def verify(entry: ModelEntry, root: Path, stamp: Path) -> None:
         key = f"{path}|{st.st_size}|{st.st_mtime_ns}"
         if seen.get(key) == expected:
             continue
-        got = sha256_of(path)
+        got = sha256_file(path)
         if got != expected:
             raise PackagedCopyError(
                 f"{path} has sha256 {got}, but the course catalog expects {expected}. The package "

@@ -183,3 +183,35 @@ def test_a_corrupt_packaged_copy_is_refused(tmp_path: Path, monkeypatch: pytest.
     monkeypatch.setattr("course_utils.packaged.locate", lambda e: fake)
     with pytest.raises(PackagedCopyError, match="sha256.*reinstall"):
         materialize(entry, tmp_path / "out", tmp_path / "stamp.json")
+
+
+def test_online_reports_cached_or_hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Online, the libraries download for themselves; setup only says whether a real copy is already cached."""
+    for name in ("HF_HUB_CACHE", offline.REAL_HF_ENV, offline.REAL_TORCH_ENV):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.chdir(tmp_path)
+    catalog, layout = load_catalog(), offline.Layout(tmp_path / "course")
+    sst2, seg, yolo = catalog["distilbert-sst2"], catalog["deeplabv3-mbv3"], catalog["yolov8n"]
+    assert [offline.resolve_online(e, layout).tier for e in (sst2, seg, yolo)] == ["hub"] * 3
+    src = tmp_path / "files"
+    src.mkdir()
+    (src / "config.json").write_text("{}")
+    _fake_real_hf_copy(src, tmp_path / "hf" / "hub", sst2.id, "714eb0f")
+    (tmp_path / "torch" / "hub" / "checkpoints").mkdir(parents=True)
+    (tmp_path / "torch" / "hub" / "checkpoints" / "deeplabv3_mobilenet_v3_large-fc3c493d.pth").write_bytes(b"x")
+    (tmp_path / "yolov8n.pt").write_bytes(b"x")
+    assert [offline.resolve_online(e, layout).tier for e in (sst2, seg, yolo)] == ["cached"] * 3
+
+
+def test_a_pinned_revision_must_be_in_the_cache_itself(tmp_path: Path) -> None:
+    cache = tmp_path / "hub"
+    src = tmp_path / "files"
+    src.mkdir()
+    (src / "config.json").write_text("{}")
+    _fake_real_hf_copy(src, cache, "org/model", "abc1234")
+    assert offline.hf_cached(cache, "org/model", "abc1234")
+    assert offline.hf_cached(cache, "org/model", None)  # main
+    assert not offline.hf_cached(cache, "org/model", "other99"), "main must not stand in for another pinned revision"
+    assert not offline.hf_cached(cache, "org/absent", None)
