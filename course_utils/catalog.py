@@ -23,8 +23,12 @@ from typing import Any
 
 CATALOG_PATH = Path(__file__).with_name("catalog.toml")
 
-LIBRARIES = ("transformers", "sentence-transformers", "timm", "open_clip", "torchvision", "ultralytics")
-OFFLINE_ROUTES = ("packaged", "stand-in")
+HUB_LIBRARIES = ("transformers", "sentence-transformers", "timm", "open_clip", "torchvision", "ultralytics")
+#: Libraries whose real model comes with an installed package (no download, the same online and offline).
+INSTALLED_LIBRARIES = ("tesseract", "rapidocr", "spacy")
+LIBRARIES = HUB_LIBRARIES + INSTALLED_LIBRARIES
+OFFLINE_ROUTES = ("packaged", "stand-in", "installed")
+IMAGE_SOURCES = ("skimage", "ultralytics")
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,15 @@ class Packaged:
     matches_upstream: bool  # True only when the sha256 equals the upstream file's
     provenance: str
     convert: str = ""  # how the weights are turned into the library's format ("" = used as they are)
+
+
+@dataclass(frozen=True)
+class Installed:
+    """A real model that arrives with an installed package: nothing to download, the same online and offline."""
+
+    python: str  # module that must be importable ("" if none)
+    binary: str  # executable that must be on PATH ("" if none)
+    hint: str  # what to do when it is missing
 
 
 @dataclass(frozen=True)
@@ -56,6 +69,7 @@ class ModelEntry:
     offline: str
     packaged: Packaged | None = None
     standin: dict[str, Any] = field(default_factory=dict)
+    installed: Installed | None = None
 
     def card(self) -> str:
         """One line for a notebook to print the first time it loads the model."""
@@ -123,8 +137,16 @@ def _entry(key: str, raw: dict[str, Any]) -> ModelEntry:
             provenance=p["provenance"],
             convert=p.get("convert", ""),
         )
-    elif "standin" not in raw:
+    elif raw["offline"] == "stand-in" and "standin" not in raw:
         raise ValueError(f"{where}: offline = 'stand-in' needs a [models.{key}.standin] table")
+    installed = None
+    if (raw["offline"] == "installed") != (raw["library"] in INSTALLED_LIBRARIES):
+        raise ValueError(f"{where}: offline = 'installed' is for the libraries {INSTALLED_LIBRARIES}, and they need it")
+    if raw["offline"] == "installed":
+        spec = raw.get("installed", {})
+        if not (spec.get("python") or spec.get("binary")) or not spec.get("hint"):
+            raise ValueError(f"{where}: [models.{key}.installed] needs python or binary, and a hint")
+        installed = Installed(python=spec.get("python", ""), binary=spec.get("binary", ""), hint=spec["hint"])
     notebooks = tuple(raw["notebooks"])
     for nb in notebooks:
         if not (len(nb) == 2 and nb.isdigit()):
@@ -143,6 +165,7 @@ def _entry(key: str, raw: dict[str, Any]) -> ModelEntry:
         offline=raw["offline"],
         packaged=packaged,
         standin=dict(raw.get("standin", {})),
+        installed=installed,
     )
 
 
@@ -158,6 +181,41 @@ def load_catalog(path: Path | None = None) -> Catalog:
     if dupes:
         raise ValueError(f"catalog lists these ids twice: {sorted(dupes)}")
     return Catalog(entries)
+
+
+@dataclass(frozen=True)
+class ImageEntry:
+    """A test image that ships inside an installed package (see ``[images.KEY]`` in ``catalog.toml``)."""
+
+    key: str
+    source: str  # "skimage" (a scikit-image data function) or "ultralytics" (a file in its assets)
+    name: str  # the function or file name
+    licence: str
+    credit: str
+    description: str
+    notebooks: tuple[str, ...]
+
+    def card(self) -> str:
+        """One line: what the image is, who made it and under which licence."""
+        return f"{self.key}: {self.description}; {self.credit}; licence {self.licence}"
+
+
+def load_images(path: Path | None = None) -> dict[str, ImageEntry]:
+    """Read the ``[images.KEY]`` tables of the catalog: the course's test images with their licences."""
+    data = tomllib.loads((path or CATALOG_PATH).read_text(encoding="utf-8"))
+    images = {}
+    for key, raw in data.get("images", {}).items():
+        missing = [n for n in ("source", "name", "licence", "credit", "description", "notebooks") if n not in raw]
+        if missing:
+            raise ValueError(f"catalog image {key!r} lacks {', '.join(missing)}")
+        if raw["source"] not in IMAGE_SOURCES:
+            raise ValueError(f"catalog image {key!r}: source {raw['source']!r} is not one of {IMAGE_SOURCES}")
+        images[key] = ImageEntry(
+            key=key,
+            **{k: raw[k] for k in ("source", "name", "licence", "credit", "description")},
+            notebooks=tuple(raw["notebooks"]),
+        )
+    return images
 
 
 def catalog_table(catalog: Catalog | None = None) -> str:

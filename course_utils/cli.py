@@ -210,6 +210,11 @@ def cmd_catalog(args: argparse.Namespace) -> int:
 
 def download_real(entry: ModelEntry) -> str:
     """Download the real model of ``entry`` with its library's own code, into the user's own caches."""
+    if entry.installed is not None:
+        found = offline.resolve_installed(entry)
+        if not found.available:
+            raise RuntimeError(found.where)
+        return f"nothing to download: it comes with an installed package ({found.where})"
     if entry.library == "torchvision":
         standins.torchvision_weights(entry).get_state_dict(progress=True)
         return str(offline.real_torch_home() / "hub" / "checkpoints")

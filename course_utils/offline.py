@@ -31,6 +31,8 @@ from .paths import course_cache
 
 # Tiers, best first. "hub" is the online case: the library downloads the real model itself.
 HUB, CACHED, PACKAGED, PACKAGED_UNVERIFIED, STANDIN = "hub", "cached", "packaged", "packaged-unverified", "stand-in"
+# Models that come with an installed package (Tesseract, RapidOCR, ...): present or missing, online or not.
+INSTALLED, MISSING = "installed", "missing"
 
 TIER_LABELS = {
     HUB: "real (from the hub)",
@@ -38,6 +40,8 @@ TIER_LABELS = {
     PACKAGED: "real offline copy",
     PACKAGED_UNVERIFIED: "real weights, unverified copy",
     STANDIN: "STAND-IN (random weights)",
+    INSTALLED: "real (installed package)",
+    MISSING: "MISSING (not installed)",
 }
 
 # Environment variables that keep a copy of the user's own cache locations once the course
@@ -66,8 +70,13 @@ class Resolved:
 
     @property
     def is_real(self) -> bool:
-        """True for real pre-trained weights (any tier but the stand-in)."""
-        return self.tier != STANDIN
+        """True for real pre-trained weights (any tier but the stand-in, and present)."""
+        return self.tier not in (STANDIN, MISSING)
+
+    @property
+    def available(self) -> bool:
+        """False only for an installed-package model that is not installed (guard its cells with this)."""
+        return self.tier != MISSING
 
     @property
     def is_standin(self) -> bool:
@@ -84,6 +93,7 @@ class Resolved:
         note = {
             STANDIN: " Its outputs are meaningless: it only shows that the code runs.",
             PACKAGED_UNVERIFIED: " Real pre-trained weights from a third-party package, not the hub's file.",
+            MISSING: f" {self.where}",
         }.get(self.tier, "")
         return f"{self.entry.card()}\n  running: {self.label}.{note}"
 
@@ -242,8 +252,27 @@ def _build_once(folder: Path, build: Callable[[Path], None]) -> Path:
 # ---------------------------------------------------------------------------- resolution
 
 
+def resolve_installed(entry: ModelEntry) -> Resolved:
+    """A model that comes with an installed package: present (real) or missing (with what to do)."""
+    import importlib.util
+
+    spec = entry.installed
+    if spec is None:
+        raise ValueError(f"{entry.key}: not an installed-package model")
+    missing = []
+    if spec.python and importlib.util.find_spec(spec.python) is None:
+        missing.append(f"Python package {spec.python!r}")
+    if spec.binary and shutil.which(spec.binary) is None:
+        missing.append(f"program {spec.binary!r}")
+    if missing:
+        return Resolved(entry, MISSING, f"{' and '.join(missing)} not found: {spec.hint}")
+    return Resolved(entry, INSTALLED, shutil.which(spec.binary) or spec.python)
+
+
 def resolve_online(entry: ModelEntry, layout: Layout) -> Resolved:
     """Online: the library loads the real model; report whether it is already cached."""
+    if entry.installed is not None:
+        return resolve_installed(entry)
     if entry.library in ("torchvision",):
         name = Path(standins.torchvision_weights(entry).url).name
         cached = (real_torch_home() / "hub" / "checkpoints" / name).is_file()
@@ -256,6 +285,8 @@ def resolve_online(entry: ModelEntry, layout: Layout) -> Resolved:
 
 def resolve_offline(entry: ModelEntry, layout: Layout) -> Resolved:
     """Offline: lay out the best available copy of ``entry`` where its library will look."""
+    if entry.installed is not None:
+        return resolve_installed(entry)
     if entry.library == "torchvision":
         return _offline_torchvision(entry, layout)
     if entry.library == "ultralytics":

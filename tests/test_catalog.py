@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from notebook_scan import notebook_paths, scan_notebook, scan_source
+from notebook_scan import code_cells, notebook_paths, scan_notebook, scan_source
 
 from course_utils.catalog import catalog_table, load_catalog
 
@@ -18,6 +18,8 @@ def test_every_entry_is_complete() -> None:
         assert entry.licence and entry.task and entry.size_mb > 0, entry.key
         if entry.offline == "packaged":
             assert entry.packaged is not None and entry.packaged.files and entry.packaged.provenance
+        elif entry.offline == "installed":
+            assert entry.installed is not None and entry.installed.hint
         else:
             assert entry.standin, f"{entry.key} needs a stand-in spec"
 
@@ -123,5 +125,60 @@ def test_each_id_is_known_to_its_library(entry) -> None:  # type: ignore[no-unty
 
         assert entry.id.endswith(".pt")
         assert list(ULTRA.glob(f"cfg/models/*/{entry.standin['yaml'].replace('n.yaml', '.yaml')}"))
+    elif entry.installed is not None:
+        assert entry.installed.hint and entry.offline == "installed"
     else:
         assert offline.hf_repo_id(entry) == entry.id and entry.id.count("/") == 1
+
+
+def test_installed_models_report_missing_packages_with_the_fix(tmp_path: Path) -> None:
+    from course_utils import offline
+
+    toml = tmp_path / "c.toml"
+    toml.write_text(
+        '[models.ocr]\nid = "x"\nlibrary = "tesseract"\nlicence = "Apache-2.0"\nsize_mb = 1\ntask = "t"\n'
+        'notebooks = []\noffline = "installed"\n'
+        '[models.ocr.installed]\nbinary = "no-such-program-course"\nhint = "apt-get install it"\n'
+    )
+    entry = load_catalog(toml)["ocr"]
+    got = offline.resolve_installed(entry)
+    assert got.tier == offline.MISSING and not got.available and not got.is_real
+    assert "no-such-program-course" in got.where and "apt-get install it" in got.card()
+    present = load_catalog(toml.parent / "c.toml")  # same file; now point at a module that exists
+    toml.write_text(toml.read_text().replace('binary = "no-such-program-course"', 'python = "json"'))
+    entry = load_catalog(toml)["ocr"]
+    assert offline.resolve_installed(entry).is_real and present
+
+
+def test_installed_route_only_for_installed_libraries(tmp_path: Path) -> None:
+    toml = tmp_path / "c.toml"
+    toml.write_text(
+        '[models.m]\nid = "a/b-1"\nlibrary = "transformers"\nlicence = "MIT"\nsize_mb = 1\ntask = "t"\n'
+        'notebooks = []\noffline = "installed"\n[models.m.installed]\npython = "json"\nhint = "h"\n'
+    )
+    with pytest.raises(ValueError, match="installed"):
+        load_catalog(toml)
+
+
+def test_every_image_loads_and_has_a_licence() -> None:
+    from course_utils.catalog import load_images
+    from course_utils.images import load_image
+
+    images = load_images()
+    assert {"chelsea", "bus"} <= set(images)
+    for key, entry in images.items():
+        assert entry.licence and entry.credit, key
+        img = load_image(key)
+        assert img.mode == "RGB" and min(img.size) >= 64, key
+    with pytest.raises(KeyError, match="Known images"):
+        load_image("no-such-image")
+
+
+def test_images_used_by_notebooks_are_listed_there() -> None:
+    from course_utils.catalog import load_images
+
+    sources = {p.name[:2]: "\n".join(code_cells(p)) for p in notebook_paths()}
+    for key, entry in load_images().items():
+        for number in entry.notebooks:
+            assert number in sources, f"image {key} lists notebook {number}, which does not exist"
+            assert f'"{key}"' in sources[number], f"notebook {number} does not load image {key!r}"
