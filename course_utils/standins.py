@@ -33,6 +33,14 @@ STANDIN_NOTE = "course stand-in: random weights with the real architecture; outp
 _CORPUS = Path(__file__).with_name("data") / "standin_corpus.txt"
 
 _WORDPIECE_SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+#: Special tokens of each tokenizer family, in the order of the real vocabularies' first ids.
+_SPECIALS = {
+    "bpe": ["<s>", "<pad>", "</s>", "<unk>", "<mask>"],  # RoBERTa, BART
+    "bpe-gpt2": ["<|endoftext|>"],  # GPT-2: one token is bos, eos and unk
+    "unigram": ["<pad>", "</s>", "<unk>"],  # T5
+    "unigram-xlmr": ["<s>", "<pad>", "</s>", "<unk>"],  # XLM-RoBERTa (TrOCR-small's decoder)
+}
+STANDIN_VOCAB_SIZE = 1000
 
 
 def _corpus_lines() -> list[str]:
@@ -49,7 +57,7 @@ def _corpus_lines() -> list[str]:
     return lines
 
 
-def train_wordpiece(lowercase: bool, vocab_size: int = 1000) -> Any:
+def train_wordpiece(lowercase: bool, vocab_size: int = STANDIN_VOCAB_SIZE) -> Any:
     """Train a BERT-style WordPiece vocabulary on the course corpus; return ``{token: id}``."""
     from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
 
@@ -61,37 +69,166 @@ def train_wordpiece(lowercase: bool, vocab_size: int = 1000) -> Any:
     return tok.get_vocab()
 
 
+def train_byte_bpe(
+    specials: list[str], vocab_size: int = STANDIN_VOCAB_SIZE
+) -> tuple[dict[str, int], list[tuple[str, str]]]:
+    """Train a GPT-2-style byte-level BPE on the course corpus; return (vocab, merges)."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size, special_tokens=specials, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
+    )
+    tok.train_from_iterator(_corpus_lines(), trainer=trainer)
+    merges = json.loads(tok.to_str())["model"]["merges"]
+    pairs = [tuple(m.split(" ", 1)) if isinstance(m, str) else tuple(m) for m in merges]
+    return tok.get_vocab(), [(a, b) for a, b in pairs]
+
+
+def train_unigram(specials: list[str], vocab_size: int = STANDIN_VOCAB_SIZE) -> list[tuple[str, float]]:
+    """Train a SentencePiece-style Unigram model (T5, XLM-R) on the course corpus; return [(piece, score)]."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+
+    tok = Tokenizer(models.Unigram())
+    tok.pre_tokenizer = pre_tokenizers.Metaspace()
+    trainer = trainers.UnigramTrainer(vocab_size=vocab_size, special_tokens=specials, unk_token="<unk>")
+    tok.train_from_iterator(_corpus_lines(), trainer=trainer)
+    return [(piece, float(score)) for piece, score in json.loads(tok.to_str())["model"]["vocab"]]
+
+
+def train_marian_spm(folder: Path, vocab_size: int = STANDIN_VOCAB_SIZE) -> dict[str, int]:
+    """Train a SentencePiece model with the sentencepiece library (Marian's own format).
+
+    Writes ``source.spm`` and ``target.spm`` into ``folder`` (one shared model, as opus-mt en-de shares
+    one vocabulary) and returns Marian's ``vocab.json``: ``</s>`` = 0, ``<unk>`` = 1, the pieces, ``<pad>`` last.
+    """
+    import io
+
+    import sentencepiece as spm
+
+    buffer = io.BytesIO()
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter([ln for ln in _corpus_lines() if ln.strip()]),
+        model_writer=buffer,
+        vocab_size=vocab_size,
+        model_type="unigram",
+        character_coverage=1.0,
+        bos_id=-1,
+        eos_id=0,
+        unk_id=1,
+        pad_id=-1,
+        hard_vocab_limit=False,
+        minloglevel=2,
+    )
+    for name in ("source.spm", "target.spm"):
+        (folder / name).write_bytes(buffer.getvalue())
+    proc = spm.SentencePieceProcessor(model_proto=buffer.getvalue())
+    vocab = {"</s>": 0, "<unk>": 1}
+    for i in range(proc.get_piece_size()):
+        vocab.setdefault(proc.id_to_piece(i), len(vocab))
+    vocab["<pad>"] = len(vocab)
+    return vocab
+
+
+def build_tokenizer(entry: ModelEntry, out: Path) -> Any:
+    """Train the stand-in's tokenizer in the real model's family and wrap it in the real tokenizer class."""
+    import transformers
+
+    spec = entry.standin
+    family = spec.get("tokenizer", "none")
+    cls = getattr(transformers, spec["tokenizer_class"]) if family != "none" else None
+    common: dict[str, Any] = {"model_max_length": int(spec.get("model_max_length", 512)), **spec.get("tokenizer_kwargs", {})}
+    if cls is None:
+        return None
+    if family == "wordpiece":
+        lower = bool(spec.get("lowercase", True))
+        return cls(vocab=train_wordpiece(lowercase=lower), do_lower_case=lower, **common)
+    if family in ("bpe", "bpe-gpt2"):
+        vocab, merges = train_byte_bpe(_SPECIALS[family])
+        return cls(vocab=vocab, merges=merges, **common)
+    if family in ("unigram", "unigram-xlmr"):
+        return cls(vocab=train_unigram(_SPECIALS[family]), **common)
+    if family == "marian-spm":
+        vocab_file = out / "vocab.json"
+        vocab_file.write_text(json.dumps(train_marian_spm(out), ensure_ascii=False))
+        return cls(source_spm=str(out / "source.spm"), target_spm=str(out / "target.spm"), vocab=str(vocab_file), **common)
+    raise NotImplementedError(f"{entry.key}: stand-in tokenizer family {family!r} (known: wordpiece, bpe, bpe-gpt2, "
+                              "unigram, unigram-xlmr, marian-spm, none)")
+
+
+def _label_maps(spec: dict[str, Any]) -> dict[str, Any]:
+    if spec.get("labels") == "coco-91":  # DETR's 91 COCO ids, "N/A" in the gaps (torchvision lists the same)
+        import torchvision
+
+        names = list(torchvision.models.detection.FasterRCNN_ResNet50_FPN_Weights.DEFAULT.meta["categories"])
+        id2label = {i: ("N/A" if i == 0 else n) for i, n in enumerate(names)}
+    else:
+        id2label = {int(k): v for k, v in spec.get("id2label", {}).items()}
+    if not id2label:
+        return {}
+    label2id = {v: k for k, v in id2label.items()}
+    return {"id2label": id2label, "label2id": label2id}
+
+
 def build_transformers(entry: ModelEntry, out: Path) -> None:
-    """Build a tiny twin of a transformers model: real config class and architecture, small sizes."""
+    """Build a tiny twin of a transformers model: real config class, architecture, tokenizer family,
+    label names, special-token ids, generation config and image processor; small sizes, random weights.
+
+    The ``[models.KEY.standin]`` table says how (see ``catalog.toml``): ``architecture``, ``model_type``,
+    ``config`` (small sizes), ``tokenizer`` family + ``tokenizer_class``, ``token_ids`` (config fields given as
+    tokens, e.g. ``decoder_start_token_id = "<pad>"``), ``generation`` (generation-config fields),
+    ``id2label`` or ``labels``, ``image_processor`` and ``processor_class``; ``encoder``/``decoder`` sub-configs
+    for a vision encoder-decoder.
+    """
     import torch
     import transformers
 
     spec = entry.standin
-    if spec.get("tokenizer") != "wordpiece":
-        raise NotImplementedError(
-            f"{entry.key}: stand-in tokenizer {spec.get('tokenizer')!r} has no builder yet (wordpiece has)"
+    tokenizer = build_tokenizer(entry, out)
+    ids = {field: tokenizer.convert_tokens_to_ids(tok) for field, tok in spec.get("token_ids", {}).items()}
+    if tokenizer is not None and "pad_token_id" not in ids and tokenizer.pad_token_id is not None:
+        ids["pad_token_id"] = tokenizer.pad_token_id
+    text_sizes = {"vocab_size": len(tokenizer)} if tokenizer is not None else {}
+    labels = _label_maps(spec)
+    if spec["model_type"] == "vision-encoder-decoder":
+        encoder = transformers.AutoConfig.for_model(**spec["encoder"])
+        decoder = transformers.AutoConfig.for_model(**spec["decoder"], **text_sizes, **ids)
+        config = transformers.VisionEncoderDecoderConfig.from_encoder_decoder_configs(encoder, decoder)
+        for field, value in ids.items():
+            setattr(config, field, value)
+    else:
+        config = transformers.AutoConfig.for_model(
+            spec["model_type"], **text_sizes, **ids, **spec.get("config", {}), **labels
         )
-    vocab = train_wordpiece(lowercase=bool(spec.get("lowercase", True)))
-    tokenizer_cls = getattr(transformers, spec["tokenizer_class"])
-    tokenizer = tokenizer_cls(
-        vocab=vocab,
-        do_lower_case=bool(spec.get("lowercase", True)),
-        model_max_length=int(spec.get("model_max_length", 512)),
-    )
-    id2label = {int(k): v for k, v in spec.get("id2label", {}).items()}
-    config = transformers.AutoConfig.for_model(
-        spec["model_type"],
-        vocab_size=len(vocab),
-        pad_token_id=vocab["[PAD]"],
-        **spec.get("config", {}),
-        **({"id2label": id2label, "label2id": {v: k for k, v in id2label.items()}} if id2label else {}),
-    )
     config.architectures = [spec["architecture"]]
     config.course_standin = f"{STANDIN_NOTE} (twin of {entry.id})"
     torch.manual_seed(0)
     model = getattr(transformers, spec["architecture"])(config)
+    if "generation" in spec or model.can_generate():
+        generation = transformers.GenerationConfig.from_model_config(config)
+        gen_ids = {f: v for f, v in ids.items() if f in ("bos_token_id", "eos_token_id", "pad_token_id",
+                                                          "decoder_start_token_id", "forced_eos_token_id")}
+        settings = dict(spec.get("generation", {}))
+        bad = settings.pop("bad_words", None)
+        if bad:
+            settings["bad_words_ids"] = [[tokenizer.convert_tokens_to_ids(t)] for t in bad]
+        generation.update(**gen_ids, **settings)
+        model.generation_config = generation
     model.save_pretrained(out)
-    tokenizer.save_pretrained(out)
+    image_processor = None
+    if "image_processor" in spec:
+        ip = spec["image_processor"]
+        image_processor = getattr(transformers, ip["class"])(**ip.get("kwargs", {}))
+    if "processor_class" in spec:
+        parts = {"image_processor": image_processor, "tokenizer": tokenizer}
+        processor = getattr(transformers, spec["processor_class"])(**{k: v for k, v in parts.items() if v is not None})
+        processor.save_pretrained(out)
+    else:
+        for part in (tokenizer, image_processor):
+            if part is not None:
+                part.save_pretrained(out)
 
 
 def build_timm(entry: ModelEntry, out: Path) -> None:
