@@ -139,7 +139,10 @@ def build_tokenizer(entry: ModelEntry, out: Path) -> Any:
     spec = entry.standin
     family = spec.get("tokenizer", "none")
     cls = getattr(transformers, spec["tokenizer_class"]) if family != "none" else None
-    common: dict[str, Any] = {"model_max_length": int(spec.get("model_max_length", 512)), **spec.get("tokenizer_kwargs", {})}
+    common: dict[str, Any] = {
+        "model_max_length": int(spec.get("model_max_length", 512)),
+        **spec.get("tokenizer_kwargs", {}),
+    }
     if cls is None:
         return None
     if family == "wordpiece":
@@ -153,9 +156,13 @@ def build_tokenizer(entry: ModelEntry, out: Path) -> Any:
     if family == "marian-spm":
         vocab_file = out / "vocab.json"
         vocab_file.write_text(json.dumps(train_marian_spm(out), ensure_ascii=False))
-        return cls(source_spm=str(out / "source.spm"), target_spm=str(out / "target.spm"), vocab=str(vocab_file), **common)
-    raise NotImplementedError(f"{entry.key}: stand-in tokenizer family {family!r} (known: wordpiece, bpe, bpe-gpt2, "
-                              "unigram, unigram-xlmr, marian-spm, none)")
+        return cls(
+            source_spm=str(out / "source.spm"), target_spm=str(out / "target.spm"), vocab=str(vocab_file), **common
+        )
+    raise NotImplementedError(
+        f"{entry.key}: stand-in tokenizer family {family!r} (known: wordpiece, bpe, bpe-gpt2, "
+        "unigram, unigram-xlmr, marian-spm, none)"
+    )
 
 
 def _label_maps(spec: dict[str, Any]) -> dict[str, Any]:
@@ -208,8 +215,11 @@ def build_transformers(entry: ModelEntry, out: Path) -> None:
     model = getattr(transformers, spec["architecture"])(config)
     if "generation" in spec or model.can_generate():
         generation = transformers.GenerationConfig.from_model_config(config)
-        gen_ids = {f: v for f, v in ids.items() if f in ("bos_token_id", "eos_token_id", "pad_token_id",
-                                                          "decoder_start_token_id", "forced_eos_token_id")}
+        gen_ids = {
+            f: v
+            for f, v in ids.items()
+            if f in ("bos_token_id", "eos_token_id", "pad_token_id", "decoder_start_token_id", "forced_eos_token_id")
+        }
         settings = dict(spec.get("generation", {}))
         bad = settings.pop("bad_words", None)
         if bad:

@@ -1,0 +1,97 @@
+"""Stand-ins keep what the notebook code depends on: tokenizer family and class, labels, generation config.
+
+Each test builds one catalog stand-in into a temporary folder (a second or two, no network) and loads it
+back with the canonical Auto classes, as a notebook does.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from course_utils import standins
+from course_utils.catalog import load_catalog
+
+CATALOG = load_catalog()
+TRANSFORMERS_STANDINS = [e for e in CATALOG.values() if e.library == "transformers" and e.offline == "stand-in"]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return {}
+
+
+def _build(key: str, built: dict[str, Path], tmp: Path) -> Path:
+    if key not in built:
+        out = tmp / key
+        out.mkdir()
+        standins.build_transformers(CATALOG[key], out)
+        built[key] = out
+    return built[key]
+
+
+@pytest.mark.parametrize("entry", TRANSFORMERS_STANDINS, ids=lambda e: e.key)
+def test_standin_keeps_the_real_interface(entry, built: dict[str, Path], tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    import transformers
+
+    folder = _build(entry.key, built, tmp_path)
+    spec = entry.standin
+    config = transformers.AutoConfig.from_pretrained(folder)
+    assert config.architectures == [spec["architecture"]]
+    assert "stand-in" in config.course_standin and entry.id in config.course_standin
+    if "id2label" in spec:
+        assert {int(k): v for k, v in spec["id2label"].items()} == config.id2label
+    if spec.get("tokenizer", "none") != "none":
+        tok = transformers.AutoTokenizer.from_pretrained(folder)
+        assert type(tok) is getattr(transformers, spec["tokenizer_class"])  # v5: BartTokenizer is RobertaTokenizer
+        assert tok.model_max_length == spec.get("model_max_length", 512)
+        text = "Pre-trained models translate, classify and generate text."
+        ids = tok(text)["input_ids"]
+        assert 3 < len(ids) < 60 and max(ids) < len(tok)
+        assert tok.unk_token_id not in ids[1:-1] or spec["tokenizer"] == "wordpiece"  # byte-level/unigram cover all
+        for field, token in spec.get("token_ids", {}).items():
+            assert getattr(config if entry.id != "microsoft/trocr-small-printed" else config.decoder, field, None) in (
+                tok.convert_tokens_to_ids(token),
+                None,
+            ), field
+    if (folder / "generation_config.json").exists():
+        gen = json.loads((folder / "generation_config.json").read_text())
+        for field, value in spec.get("generation", {}).items():
+            if field == "bad_words":
+                tok = transformers.AutoTokenizer.from_pretrained(folder)
+                assert gen["bad_words_ids"] == [[tok.convert_tokens_to_ids(t)] for t in value]
+            else:
+                assert gen[field] == value, field
+    model = getattr(transformers, spec["architecture"]).from_pretrained(folder)
+    assert sum(p.numel() for p in model.parameters()) < 30_000_000  # tiny, except a real-size vision backbone
+
+
+def test_tokenizer_families_are_the_real_ones(tmp_path: Path) -> None:
+    """WordPiece, byte-level BPE and SentencePiece split text the way their families do."""
+    import transformers
+
+    folders = {k: _build(k, {}, tmp_path) for k in ("bert-ner", "gpt2", "flan-t5-small", "opus-mt-en-de")}
+    bert = transformers.AutoTokenizer.from_pretrained(folders["bert-ner"])
+    gpt2 = transformers.AutoTokenizer.from_pretrained(folders["gpt2"])
+    t5 = transformers.AutoTokenizer.from_pretrained(folders["flan-t5-small"])
+    marian = transformers.AutoTokenizer.from_pretrained(folders["opus-mt-en-de"])
+    word = "untranslatability"
+    assert any(p.startswith("##") for p in bert.tokenize(word))  # WordPiece continuation marks
+    assert bert.tokenize("The")[0] == "The" and bert.tokenize("the")[0] == "the"  # cased
+    assert all(p.startswith("Ġ") or i == 0 for i, p in enumerate(gpt2.tokenize("a b c")))  # byte-level spaces
+    assert gpt2.decode(gpt2("naïve café ☕")["input_ids"]) == "naïve café ☕"  # byte-level: lossless
+    assert t5.tokenize("hello world")[0].startswith("▁")  # SentencePiece word-start marks
+    assert t5("hi")["input_ids"][-1] == t5.eos_token_id
+    assert marian.tokenize("hello world")[0].startswith("▁")
+    assert marian("hi")["input_ids"][-1] == marian.eos_token_id == 0
+
+
+def test_unknown_tokenizer_family_is_refused(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    entry = replace(CATALOG["gpt2"], standin={**CATALOG["gpt2"].standin, "tokenizer": "morse"})
+    with pytest.raises(NotImplementedError, match="morse"):
+        standins.build_tokenizer(entry, tmp_path)
