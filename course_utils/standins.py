@@ -194,10 +194,10 @@ def build_transformers(entry: ModelEntry, out: Path) -> None:
 
     spec = entry.standin
     tokenizer = build_tokenizer(entry, out)
-    ids = {field: tokenizer.convert_tokens_to_ids(tok) for field, tok in spec.get("token_ids", {}).items()}
+    ids: dict[str, Any] = {f: tokenizer.convert_tokens_to_ids(t) for f, t in spec.get("token_ids", {}).items()}
     if tokenizer is not None and "pad_token_id" not in ids and tokenizer.pad_token_id is not None:
         ids["pad_token_id"] = tokenizer.pad_token_id
-    text_sizes = {"vocab_size": len(tokenizer)} if tokenizer is not None else {}
+    text_sizes: dict[str, Any] = {"vocab_size": len(tokenizer)} if tokenizer is not None else {}
     labels = _label_maps(spec)
     if spec["model_type"] == "vision-encoder-decoder":
         encoder = transformers.AutoConfig.for_model(**spec["encoder"])
