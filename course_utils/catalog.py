@@ -50,6 +50,7 @@ class Installed:
     python: str  # module that must be importable ("" if none)
     binary: str  # executable that must be on PATH ("" if none)
     hint: str  # what to do when it is missing
+    provenance: str = ""  # where the package's model comes from, when that is not its maker
 
 
 @dataclass(frozen=True)
@@ -146,7 +147,12 @@ def _entry(key: str, raw: dict[str, Any]) -> ModelEntry:
         spec = raw.get("installed", {})
         if not (spec.get("python") or spec.get("binary")) or not spec.get("hint"):
             raise ValueError(f"{where}: [models.{key}.installed] needs python or binary, and a hint")
-        installed = Installed(python=spec.get("python", ""), binary=spec.get("binary", ""), hint=spec["hint"])
+        installed = Installed(
+            python=spec.get("python", ""),
+            binary=spec.get("binary", ""),
+            hint=spec["hint"],
+            provenance=spec.get("provenance", ""),
+        )
     notebooks = tuple(raw["notebooks"])
     for nb in notebooks:
         if not (len(nb) == 2 and nb.isdigit()):

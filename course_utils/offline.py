@@ -94,7 +94,8 @@ class Resolved:
             STANDIN: " Its outputs are meaningless: it only shows that the code runs.",
             PACKAGED_UNVERIFIED: " Real pre-trained weights from a third-party package, not the hub's file.",
             MISSING: f" {self.where}",
-        }.get(self.tier, "")
+            INSTALLED: f" {self.entry.installed.provenance}" if self.entry.installed else "",
+        }.get(self.tier, "").rstrip()
         return f"{self.entry.card()}\n  running: {self.label}.{note}"
 
 
