@@ -31,10 +31,18 @@ find_python() {
 }
 
 system_packages() {
-    # Tesseract (OCR, notebook 11) and FFmpeg (audio decoding, notebooks 16-17).
+    # Tesseract (OCR, notebook 11), FFmpeg (audio decoding, notebooks 16-17) and, on Debian/Ubuntu,
+    # Fashion-MNIST (notebook 12; elsewhere the notebook downloads it, 30 MB, with a checked sha256).
     local missing=()
     command -v tesseract >/dev/null 2>&1 || missing+=(tesseract-ocr tesseract-ocr-eng)
     command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
+    if [ ! -d /usr/share/datasets/fashion-mnist ] && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+        # On its own: where the package does not exist (older Ubuntu), the others must still install.
+        say "installing Debian's dataset-fashion-mnist (notebook 12)"
+        { apt-get update -qq >/dev/null 2>&1
+          DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends dataset-fashion-mnist >/dev/null 2>&1; } \
+            || say "note: dataset-fashion-mnist is not available here; notebook 12 will download Fashion-MNIST (30 MB)."
+    fi
     [ ${#missing[@]} -eq 0 ] && return 0
     if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
         say "installing system packages: ${missing[*]}"
@@ -42,8 +50,8 @@ system_packages() {
         apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
             || say "WARNING: apt-get could not install ${missing[*]}; the OCR and audio cells will say so and skip."
     else
-        say "WARNING: missing system programs: ${missing[*]} (the OCR and audio cells skip without them). Install with:"
-        say "  Debian/Ubuntu: sudo apt-get install tesseract-ocr tesseract-ocr-eng ffmpeg"
+        say "WARNING: missing system packages: ${missing[*]} (the OCR and audio cells skip without them). Install with:"
+        say "  Debian/Ubuntu: sudo apt-get install tesseract-ocr tesseract-ocr-eng ffmpeg dataset-fashion-mnist"
         say "  macOS:         brew install tesseract ffmpeg"
         say "  Windows:       winget install UB-Mannheim.TesseractOCR ; winget install Gyan.FFmpeg"
     fi
