@@ -33,7 +33,16 @@ from .paths import course_cache
 
 DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
 FASHION_CLASSES: tuple[str, ...] = (
-    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
 )
 # split -> {part: (registry name, upstream file name, MTIME stored in upstream's gzip header)}
 _FILES: dict[str, dict[str, tuple[str, str, int]]] = {
@@ -85,7 +94,9 @@ def debian_to_upstream(data: bytes, filename: str, mtime: int) -> bytes:
 
 
 def _offline() -> bool:
-    return any(os.environ.get(v, "").strip().lower() in ("1", "true", "yes") for v in ("COURSE_OFFLINE", "HF_HUB_OFFLINE"))
+    return any(
+        os.environ.get(v, "").strip().lower() in ("1", "true", "yes") for v in ("COURSE_OFFLINE", "HF_HUB_OFFLINE")
+    )
 
 
 def _gz_bytes(split: str, part: str, debian_dir: Path) -> tuple[bytes, str]:
@@ -161,8 +172,9 @@ def fashion_mnist(
         if per_class < 1 or per_class > counts.min():
             raise ValueError(f"per_class must be between 1 and {counts.min()} for the {split} split; got {per_class}")
         rng = np.random.default_rng(seed)
-        keep = np.concatenate([rng.choice(np.flatnonzero(labels == c), per_class, replace=False)
-                               for c in range(len(FASHION_CLASSES))])
+        keep = np.concatenate(
+            [rng.choice(np.flatnonzero(labels == c), per_class, replace=False) for c in range(len(FASHION_CLASSES))]
+        )
         keep = rng.permutation(keep)
         images, labels = images[keep], labels[keep]
     return ImageDataset(images=np.ascontiguousarray(images), labels=labels, classes=FASHION_CLASSES, source=source)
