@@ -202,7 +202,8 @@ def hf_cached(cache: Path, repo_id: str, revision: str | None) -> bool:
 
 def _fake_commit(entry: ModelEntry, kind: str) -> str:
     """A 40-hex commit name for a snapshot the course built (deterministic per entry and kind)."""
-    blob = json.dumps([kind, entry.key, entry.id, entry.revision, entry.standin], sort_keys=True)
+    recipe = standins.recipe_fingerprint() if kind == STANDIN else ""
+    blob = json.dumps([kind, entry.key, entry.id, entry.revision, entry.standin, recipe], sort_keys=True)
     return hashlib.sha1(blob.encode()).hexdigest()
 
 

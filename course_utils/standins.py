@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 from .catalog import ModelEntry
-from .paths import repo_root
 
 #: Written into every stand-in's config so that code (and people) can tell it apart.
 STANDIN_NOTE = "course stand-in: random weights with the real architecture; outputs are meaningless"
@@ -41,61 +40,123 @@ _SPECIALS = {
     "unigram-xlmr": ["<s>", "<pad>", "</s>", "<unk>"],  # XLM-RoBERTa (TrOCR-small's decoder)
 }
 STANDIN_VOCAB_SIZE = 1000
+#: Raise when a builder changes what it writes: the stand-ins are then rebuilt (see :func:`recipe_fingerprint`).
+BUILDERS_VERSION = 2
 
 
 def _corpus_lines() -> list[str]:
-    lines = _CORPUS.read_text(encoding="utf-8").splitlines()
-    # Notebook prose adds the words the course's demos actually use.
-    nb_dir = repo_root() / "notebooks"
-    if nb_dir.is_dir():
-        for nb in sorted(nb_dir.glob("*.ipynb")):
-            try:
-                cells = json.loads(nb.read_text(encoding="utf-8"))["cells"]
-            except (OSError, ValueError, KeyError):
-                continue
-            lines.extend("".join(c.get("source", "")) for c in cells)
-    return lines
+    """The stand-in tokenizers' training text: one file that ships with the package.
+
+    It depends on nothing else (not on the notebooks' text), so a stand-in is the same on every
+    machine and after every edit of a notebook; it covers every character the demos use, so no
+    stand-in tokenizer needs its unknown token for them.
+    """
+    return _CORPUS.read_text(encoding="utf-8").splitlines()
 
 
-def train_wordpiece(lowercase: bool, vocab_size: int = STANDIN_VOCAB_SIZE) -> Any:
-    """Train a BERT-style WordPiece vocabulary on the course corpus; return ``{token: id}``."""
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
+def recipe_fingerprint() -> str:
+    """A short hash of what decides a stand-in besides its catalog entry (the corpus and the builders' version).
 
-    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-    tok.normalizer = normalizers.BertNormalizer(lowercase=lowercase)
-    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=_WORDPIECE_SPECIALS)
-    tok.train_from_iterator(_corpus_lines(), trainer=trainer)
-    return tok.get_vocab()
+    It is part of each stand-in's cache key, so a changed corpus or builder rebuilds the stand-ins
+    instead of reusing copies built from the old one.
+    """
+    import hashlib
+
+    return hashlib.sha256(f"{BUILDERS_VERSION}\n".encode() + _CORPUS.read_bytes()).hexdigest()[:16]
+
+
+def _train_spm(lines: list[str], model_type: str, vocab_size: int, **options: Any) -> bytes:
+    """Train a SentencePiece model (``unigram`` or ``bpe``) on ``lines``; return the serialised model.
+
+    SentencePiece's trainer is deterministic: the same corpus gives the same pieces, scores and ids on
+    every machine. (The ``tokenizers`` library's WordPiece and Unigram trainers are not: ties are broken
+    in hash-map order, so two builds can differ.) ``options`` go to the trainer (``unk_id``, ``eos_id``, ...).
+    """
+    import io
+
+    import sentencepiece as spm
+
+    buffer = io.BytesIO()
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter([ln for ln in lines if ln.strip()]),
+        model_writer=buffer,
+        vocab_size=vocab_size,
+        model_type=model_type,
+        character_coverage=1.0,
+        hard_vocab_limit=False,
+        num_threads=1,
+        minloglevel=2,
+        **{"unk_id": 0, "bos_id": -1, "eos_id": -1, "pad_id": -1, **options},
+    )
+    return buffer.getvalue()
+
+
+def _spm_pieces(model: bytes) -> list[tuple[str, float]]:
+    """The ordinary pieces of a SentencePiece model with their scores (no control or unknown pieces)."""
+    import sentencepiece as spm
+
+    proc = spm.SentencePieceProcessor(model_proto=model)
+    return [
+        (proc.id_to_piece(i), float(proc.get_score(i)))
+        for i in range(proc.get_piece_size())
+        if not (proc.is_control(i) or proc.is_unknown(i))
+    ]
+
+
+def train_wordpiece(lowercase: bool, vocab_size: int = STANDIN_VOCAB_SIZE) -> dict[str, int]:
+    """Build a BERT-style WordPiece vocabulary from the course corpus; return ``{token: id}``.
+
+    The text is normalised and split into words the way BERT's tokenizer does it; SentencePiece's BPE
+    learns the sub-words, which become WordPiece tokens (a word-initial piece as it is, every other
+    piece with the ``##`` continuation mark). Every character of the corpus is in the vocabulary in
+    both forms, so no word made of those characters becomes ``[UNK]``.
+    """
+    from tokenizers import normalizers, pre_tokenizers
+
+    normalizer = normalizers.BertNormalizer(lowercase=lowercase)
+    splitter = pre_tokenizers.BertPreTokenizer()
+    lines = [
+        " ".join(word for word, _ in splitter.pre_tokenize_str(normalizer.normalize_str(ln))) for ln in _corpus_lines()
+    ]
+    tokens = list(_WORDPIECE_SPECIALS)
+    for ch in sorted(set("".join(lines)) - {" "}):
+        tokens += [ch, "##" + ch]
+    for piece, _ in _spm_pieces(_train_spm(lines, "bpe", vocab_size)):
+        if piece != "\u2581":
+            tokens.append(piece[1:] if piece.startswith("\u2581") else "##" + piece)
+    return {tok: i for i, tok in enumerate(dict.fromkeys(tokens))}
 
 
 def train_byte_bpe(
     specials: list[str], vocab_size: int = STANDIN_VOCAB_SIZE
 ) -> tuple[dict[str, int], list[tuple[str, str]]]:
-    """Train a GPT-2-style byte-level BPE on the course corpus; return (vocab, merges)."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    """Build a GPT-2-style byte-level BPE from the course corpus; return (vocab, merges).
 
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size, special_tokens=specials, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
-    )
-    tok.train_from_iterator(_corpus_lines(), trainer=trainer)
-    merges = json.loads(tok.to_str())["model"]["merges"]
-    pairs = [tuple(m.split(" ", 1)) if isinstance(m, str) else tuple(m) for m in merges]
-    return tok.get_vocab(), [(a, b) for a, b in pairs]
+    The corpus is split into words and mapped to GPT-2's byte alphabet (``Ġ`` for a leading space)
+    as the real tokenizer does; SentencePiece's BPE learns the merges on those words, one word per
+    sentence so that no merge crosses a word. Each learnt piece becomes one merge of two earlier tokens.
+    The vocabulary starts with the special tokens and all 256 byte symbols, so every text can be encoded.
+    """
+    from tokenizers import pre_tokenizers
+
+    byte_level = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    words = [word for ln in _corpus_lines() for word, _ in byte_level.pre_tokenize_str(ln)]
+    model = _train_spm(words, "bpe", vocab_size, add_dummy_prefix=False, split_by_whitespace=False)
+    vocab = {tok: i for i, tok in enumerate(dict.fromkeys([*specials, *sorted(pre_tokenizers.ByteLevel.alphabet())]))}
+    merges: list[tuple[str, str]] = []
+    for piece, _ in _spm_pieces(model):  # in the order BPE learnt them
+        if piece in vocab:
+            continue
+        splits = [(piece[:k], piece[k:]) for k in range(1, len(piece)) if piece[:k] in vocab and piece[k:] in vocab]
+        if splits:  # the split whose parts were learnt earliest
+            merges.append(min(splits, key=lambda ab: (max(vocab[ab[0]], vocab[ab[1]]), ab)))
+            vocab[piece] = len(vocab)
+    return vocab, merges
 
 
 def train_unigram(specials: list[str], vocab_size: int = STANDIN_VOCAB_SIZE) -> list[tuple[str, float]]:
-    """Train a SentencePiece-style Unigram model (T5, XLM-R) on the course corpus; return [(piece, score)]."""
-    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
-
-    tok = Tokenizer(models.Unigram())
-    tok.pre_tokenizer = pre_tokenizers.Metaspace()
-    trainer = trainers.UnigramTrainer(vocab_size=vocab_size, special_tokens=specials, unk_token="<unk>")
-    tok.train_from_iterator(_corpus_lines(), trainer=trainer)
-    return [(piece, float(score)) for piece, score in json.loads(tok.to_str())["model"]["vocab"]]
+    """Train a SentencePiece Unigram model (T5, XLM-R) on the course corpus; return [(piece, score)], specials first."""
+    return [(tok, 0.0) for tok in specials] + _spm_pieces(_train_spm(_corpus_lines(), "unigram", vocab_size))
 
 
 def train_marian_spm(folder: Path, vocab_size: int = STANDIN_VOCAB_SIZE) -> dict[str, int]:
@@ -104,27 +165,12 @@ def train_marian_spm(folder: Path, vocab_size: int = STANDIN_VOCAB_SIZE) -> dict
     Writes ``source.spm`` and ``target.spm`` into ``folder`` (one shared model, as opus-mt en-de shares
     one vocabulary) and returns Marian's ``vocab.json``: ``</s>`` = 0, ``<unk>`` = 1, the pieces, ``<pad>`` last.
     """
-    import io
-
     import sentencepiece as spm
 
-    buffer = io.BytesIO()
-    spm.SentencePieceTrainer.train(
-        sentence_iterator=iter([ln for ln in _corpus_lines() if ln.strip()]),
-        model_writer=buffer,
-        vocab_size=vocab_size,
-        model_type="unigram",
-        character_coverage=1.0,
-        bos_id=-1,
-        eos_id=0,
-        unk_id=1,
-        pad_id=-1,
-        hard_vocab_limit=False,
-        minloglevel=2,
-    )
+    model = _train_spm(_corpus_lines(), "unigram", vocab_size, eos_id=0, unk_id=1)
     for name in ("source.spm", "target.spm"):
-        (folder / name).write_bytes(buffer.getvalue())
-    proc = spm.SentencePieceProcessor(model_proto=buffer.getvalue())
+        (folder / name).write_bytes(model)
+    proc = spm.SentencePieceProcessor(model_proto=model)
     vocab = {"</s>": 0, "<unk>": 1}
     for i in range(proc.get_piece_size()):
         vocab.setdefault(proc.id_to_piece(i), len(vocab))

@@ -35,7 +35,7 @@ class Server:
     Routes: /good, /gzip (gzip bytes sent with Content-Encoding: gzip), /truncated (announces
     the whole body, sends a third, closes), /flaky (truncated the first time, then good),
     /short-unannounced (a third of the body, no Content-Length), /missing (404), /forbidden (403),
-    /error (500), /slow (good, in small pieces with pauses; ``slow_done`` is when it finished).
+    /error (500), /slow (good, in small pieces with pauses; ``slow_done`` is when its last piece was sent).
     """
 
     def __init__(self) -> None:
@@ -81,10 +81,11 @@ class Server:
                     self.end_headers()
                     step = len(BODY) // SLOW_PIECES
                     for start in range(0, len(BODY), step):
+                        time.sleep(SLOW_PAUSE)
+                        if start + step >= len(BODY):  # set before the last piece goes out: a client may finish at once
+                            server.slow_done = time.time()
                         self.wfile.write(BODY[start : start + step])
                         self.wfile.flush()
-                        time.sleep(SLOW_PAUSE)
-                    server.slow_done = time.time()
                 else:
                     self.send_error(400)
 

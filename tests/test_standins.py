@@ -95,3 +95,36 @@ def test_unknown_tokenizer_family_is_refused(tmp_path: Path) -> None:
     entry = replace(CATALOG["gpt2"], standin={**CATALOG["gpt2"].standin, "tokenizer": "morse"})
     with pytest.raises(NotImplementedError, match="morse"):
         standins.build_tokenizer(entry, tmp_path)
+
+
+def test_corpus_covers_every_character_the_notebooks_use() -> None:
+    """No stand-in tokenizer has to fall back on its unknown token for a notebook's own text."""
+    import json
+
+    from course_utils.paths import repo_root
+
+    alphabet = set("".join(standins._corpus_lines()))
+    missing: dict[str, set[str]] = {}
+    for nb in sorted((repo_root() / "notebooks").glob("*.ipynb")):
+        for cell in json.loads(nb.read_text(encoding="utf-8"))["cells"]:
+            if cell["cell_type"] == "code":
+                for ch in "".join(cell["source"]):
+                    if not ch.isspace() and ch != "\u2581" and ch not in alphabet:  # U+2581: SentencePiece's own mark
+                        missing.setdefault(ch, set()).add(nb.name)
+    assert not missing, f"add these characters to {standins._CORPUS.name}: {missing}"
+
+
+def test_standins_depend_on_the_shipped_corpus_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same corpus gives the same tokenizer; a changed corpus changes the cache key, so it is rebuilt."""
+    from course_utils import offline
+
+    assert standins.train_wordpiece(lowercase=False) == standins.train_wordpiece(lowercase=False)
+    before_print, before_key = standins.recipe_fingerprint(), offline._fake_commit(CATALOG["bert-ner"], offline.STANDIN)
+    edited = tmp_path / "corpus.txt"
+    edited.write_text(standins._CORPUS.read_text(encoding="utf-8") + "One more line.\n", encoding="utf-8")
+    monkeypatch.setattr(standins, "_CORPUS", edited)
+    assert standins.recipe_fingerprint() != before_print
+    assert offline._fake_commit(CATALOG["bert-ner"], offline.STANDIN) != before_key
+    assert offline._fake_commit(CATALOG["bert-ner"], offline.PACKAGED) == offline._fake_commit(
+        CATALOG["bert-ner"], offline.PACKAGED
+    )
