@@ -235,3 +235,15 @@ def catalog_table(catalog: Catalog | None = None) -> str:
         notebooks = ", ".join(e.notebooks) or "-"
         rows.append(f"| {e.key} | {e.id} | {e.library} | {e.licence} | {e.size_mb:g} | {route} | {notebooks} |")
     return "\n".join(rows)
+
+
+def images_table(images: dict[str, ImageEntry] | None = None) -> str:
+    """Return the course's test images as a Markdown table (key, what it shows, where it ships, credit, licence)."""
+    imgs = load_images() if images is None else images
+    rows = ["| key | image | ships in | credit | licence | notebooks |", "|---|---|---|---|---|---|"]
+    for im in imgs.values():
+        rows.append(
+            f"| {im.key} | {im.description} | {im.source} ({im.name}) | {im.credit} | {im.licence} "
+            f"| {', '.join(im.notebooks) or '-'} |"
+        )
+    return "\n".join(rows)

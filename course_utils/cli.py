@@ -205,6 +205,13 @@ def cmd_catalog(args: argparse.Namespace) -> int:
 
     print(catalog_table(Catalog({e.key: e for e in entries})))
     print(f"\n{len(entries)} models, {sum(e.size_mb for e in entries):,.0f} MB to download in all")
+    from .catalog import images_table, load_images
+
+    wanted = {n.zfill(2) for n in args.notebook or []}
+    images = {k: im for k, im in load_images().items() if not wanted or wanted & set(im.notebooks)}
+    if images:
+        print(f"\nTest images ({len(images)}; they ship inside installed packages, nothing to download):\n")
+        print(images_table(images))
     return 0
 
 

@@ -73,6 +73,20 @@ def test_catalog_lists_every_model_and_the_total(capsys: pytest.CaptureFixture[s
     assert f"{len(catalog)} models, {sum(e.size_mb for e in catalog.values()):,.0f} MB" in out
 
 
+def test_catalog_lists_the_test_images_with_their_licences(capsys: pytest.CaptureFixture[str]) -> None:
+    from course_utils.catalog import load_images
+
+    assert cli.main(["catalog", "--notebook", "9"]) == 0
+    out = capsys.readouterr().out
+    images = load_images()
+    for key, im in images.items():
+        row = next((ln for ln in out.splitlines() if ln.startswith(f"| {key} |")), None)
+        if "09" in im.notebooks:
+            assert row is not None and im.licence in row and im.credit in row, key
+        else:
+            assert row is None, key  # only the images of the notebooks asked for
+
+
 def test_catalog_for_one_notebook(capsys: pytest.CaptureFixture[str]) -> None:
     cli.main(["catalog", "--notebook", "01", "--json"])
     keys = {e["key"] for e in json.loads(capsys.readouterr().out)}
