@@ -69,8 +69,9 @@ def _train_spm(lines: list[str], model_type: str, vocab_size: int, **options: An
     """Train a SentencePiece model (``unigram`` or ``bpe``) on ``lines``; return the serialised model.
 
     SentencePiece's trainer is deterministic: the same corpus gives the same pieces, scores and ids on
-    every machine. (The ``tokenizers`` library's WordPiece and Unigram trainers are not: ties are broken
-    in hash-map order, so two builds can differ.) ``options`` go to the trainer (``unk_id``, ``eos_id``, ...).
+    every machine. (The ``tokenizers`` library's trainers are not: they break ties in hash-map order, so
+    its WordPiece and Unigram trainers differ between two calls and its BPE trainer between two
+    processes.) ``options`` go to the trainer (``unk_id``, ``eos_id``, ...).
     """
     import io
 

@@ -116,15 +116,26 @@ def test_corpus_covers_every_character_the_notebooks_use() -> None:
 
 def test_standins_depend_on_the_shipped_corpus_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The same corpus gives the same tokenizer; a changed corpus changes the cache key, so it is rebuilt."""
+    import subprocess
+    import sys
+
     from course_utils import offline
 
-    assert standins.train_wordpiece(lowercase=False) == standins.train_wordpiece(lowercase=False)
+    # Every tokenizer family, trained in two fresh processes (hash seeds differ between processes).
+    script = (
+        "import hashlib, json, tempfile, pathlib; from course_utils import standins as s; "
+        "d = [s.train_wordpiece(False), s.train_wordpiece(True), s.train_byte_bpe(s._SPECIALS['bpe']), "
+        "s.train_byte_bpe(s._SPECIALS['bpe-gpt2']), s.train_unigram(s._SPECIALS['unigram']), "
+        "s.train_marian_spm(pathlib.Path(tempfile.mkdtemp()))]; "
+        "print(hashlib.sha256(json.dumps(d).encode()).hexdigest())"
+    )
+    runs = [subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True) for _ in "ab"]
+    assert runs[0].stdout.strip() and runs[0].stdout == runs[1].stdout, [r.stdout for r in runs]
     before_print, before_key = standins.recipe_fingerprint(), offline._fake_commit(CATALOG["bert-ner"], offline.STANDIN)
+    packaged_key = offline._fake_commit(CATALOG["minilm-l6"], offline.PACKAGED)
     edited = tmp_path / "corpus.txt"
     edited.write_text(standins._CORPUS.read_text(encoding="utf-8") + "One more line.\n", encoding="utf-8")
     monkeypatch.setattr(standins, "_CORPUS", edited)
     assert standins.recipe_fingerprint() != before_print
     assert offline._fake_commit(CATALOG["bert-ner"], offline.STANDIN) != before_key
-    assert offline._fake_commit(CATALOG["bert-ner"], offline.PACKAGED) == offline._fake_commit(
-        CATALOG["bert-ner"], offline.PACKAGED
-    )
+    assert offline._fake_commit(CATALOG["minilm-l6"], offline.PACKAGED) == packaged_key  # real copies: no rebuild
