@@ -170,11 +170,16 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return 1 if any(c.status == FAIL for c in checks) else 0
 
 
+def _wanted(notebooks: list[str]) -> set[str]:
+    """Notebook numbers as the catalog writes them ("9" -> "09")."""
+    return {n.zfill(2) for n in notebooks}
+
+
 def _select(notebooks: list[str], all_: bool) -> list[ModelEntry]:
     catalog = load_catalog()
     if all_ or not notebooks:
         return list(catalog.values())
-    wanted = {n.zfill(2) for n in notebooks}
+    wanted = _wanted(notebooks)
     return [e for e in catalog.values() if wanted & set(e.notebooks)]
 
 
@@ -207,7 +212,7 @@ def cmd_catalog(args: argparse.Namespace) -> int:
     print(f"\n{len(entries)} models, {sum(e.size_mb for e in entries):,.0f} MB to download in all")
     from .catalog import images_table, load_images
 
-    wanted = {n.zfill(2) for n in args.notebook or []}
+    wanted = _wanted(args.notebook or [])
     images = {k: im for k, im in load_images().items() if not wanted or wanted & set(im.notebooks)}
     if images:
         print(f"\nTest images ({len(images)}; they ship inside installed packages, nothing to download):\n")
