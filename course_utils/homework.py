@@ -1,0 +1,286 @@
+"""The model-selection homework: read a student's labelled CSV safely, and write the one-page comparison.
+
+A student brings a small file of examples, one per row, with a text column and a label column.
+:func:`load_labelled_csv` reads it and stops with an error that says *what to fix* when the file is
+missing, is not UTF-8, lacks the columns, has empty rows, has labels outside the expected set or has
+too few examples of a class. :func:`bootstrap_ci` gives the interval around an accuracy, and
+:func:`write_report` turns the measured candidates into a table and a plot on one page::
+
+    >>> from course_utils.homework import bootstrap_ci
+    >>> acc, low, high = bootstrap_ci([True] * 18 + [False] * 2)
+    >>> round(acc, 2), low < acc < high
+    (0.9, True)
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import io
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+
+class HomeworkDataError(ValueError):
+    """The labelled file cannot be used as it is; the message says what to fix."""
+
+
+def _lines(numbers: Sequence[int], limit: int = 8) -> str:
+    shown = ", ".join(str(n) for n in numbers[:limit])
+    return shown + (f" and {len(numbers) - limit} more" if len(numbers) > limit else "")
+
+
+def _decode(path: Path) -> str:
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")  # a byte-order mark (Excel's "CSV UTF-8") is fine
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        bad = data[err.start : err.start + 4]
+        raise HomeworkDataError(
+            f"{path.name} is not UTF-8 text: byte {bad!r} on line {line} cannot be read. "
+            "Save the file as UTF-8 (in a spreadsheet: 'CSV UTF-8'; in an editor: encoding UTF-8) and try again."
+        ) from None
+
+
+def load_labelled_csv(
+    path: str | Path,
+    *,
+    text_column: str = "text",
+    label_column: str = "label",
+    labels: Sequence[str] | None = None,
+    min_per_class: int = 8,
+) -> pd.DataFrame:
+    """Read and check a labelled CSV: one example per row, a text column and a label column.
+
+    Args:
+        path: the CSV file.
+        text_column, label_column: the names of the two columns in the header line.
+        labels: the allowed labels; ``None`` accepts the labels the file has (at least two).
+        min_per_class: the fewest examples any class may have (the interval and the cross-validation need them).
+
+    Returns:
+        A frame with exactly the columns ``text`` and ``label`` (whitespace stripped), in file order.
+
+    Raises:
+        HomeworkDataError: naming the problem, where it is (line numbers count the header as line 1) and the fix.
+    """
+    path = Path(path)
+    if not path.is_file():
+        where = path.resolve().parent
+        nearby = sorted(p.name for p in where.glob("*.csv"))[:8] if where.is_dir() else []
+        hint = f" CSV files in {where}: {', '.join(nearby)}." if nearby else f" The folder {where} has no CSV file."
+        raise HomeworkDataError(f"no file at {path}: check the path and the file name.{hint}")
+    text = _decode(path)
+    if not text.strip():
+        raise HomeworkDataError(f"{path.name} is empty: put a header line ({text_column},{label_column}) and one example per line.")
+    reader = csv.reader(io.StringIO(text))
+    rows = [(reader.line_num, row) for row in reader]  # line_num: the file's line where the row ends
+    header = [h.strip() for h in rows[0][1]]
+    missing = [c for c in (text_column, label_column) if c not in header]
+    if missing:
+        hint = ""
+        if len(header) == 1 and any(sep in header[0] for sep in (";", "\t", "|")):
+            hint = " The header looks separated by ';' or a tab: save it with commas (or read it with that separator)."
+        raise HomeworkDataError(
+            f"{path.name} lacks the column(s) {missing}: its header line has {header}. "
+            f"Name the columns {text_column!r} and {label_column!r} in the first line (or pass text_column=/label_column=)."
+            + hint
+        )
+    ti, li = header.index(text_column), header.index(label_column)
+    records, empty, ragged = [], [], []
+    for lineno, row in rows[1:]:
+        if len(row) != len(header) and any(cell.strip() for cell in row):
+            ragged.append(lineno)
+            continue
+        cells = [c.strip() for c in row] + [""] * (len(header) - len(row))
+        if not cells[ti] or not cells[li]:
+            empty.append(lineno)
+            continue
+        records.append((lineno, cells[ti], cells[li]))
+    if ragged:
+        raise HomeworkDataError(
+            f"{path.name}: line(s) {_lines(ragged)} have a different number of fields than the header "
+            f"({len(header)}). A text with a comma in it must be in double quotes: \"like, this\"."
+        )
+    if empty:
+        raise HomeworkDataError(
+            f"{path.name}: line(s) {_lines(empty)} have an empty {text_column!r} or {label_column!r}. "
+            "Fill them in or delete those lines."
+        )
+    if not records:
+        raise HomeworkDataError(f"{path.name} has a header but no examples: add one example per line.")
+    frame = pd.DataFrame(records, columns=["line", "text", "label"])
+    if labels is not None:
+        allowed = [str(x) for x in labels]
+        outside = frame[~frame["label"].isin(allowed)]
+        if len(outside):
+            parts = []
+            for value, group in outside.groupby("label", sort=True):
+                close = difflib.get_close_matches(str(value), allowed, n=1)
+                guess = f" (did you mean {close[0]!r}?)" if close else ""
+                parts.append(f"{value!r} on line(s) {_lines(group['line'].tolist())}{guess}")
+            raise HomeworkDataError(
+                f"{path.name}: labels outside the set {allowed}: " + "; ".join(parts) + ". Correct them or extend the set."
+            )
+    counts = frame["label"].value_counts()
+    if len(counts) < 2:
+        raise HomeworkDataError(
+            f"{path.name} has only one label ({counts.index[0]!r}): a classifier needs at least two classes."
+        )
+    few = counts[counts < min_per_class]
+    if len(few):
+        listed = ", ".join(f"{k!r}: {v}" for k, v in few.items())
+        raise HomeworkDataError(
+            f"{path.name}: too few examples for {listed} (at least {min_per_class} per class are needed for a "
+            "cross-validated score with an interval). Add examples of those classes, or merge or drop the class."
+        )
+    return frame[["text", "label"]].reset_index(drop=True)
+
+
+def bootstrap_ci(
+    correct: Sequence[bool] | np.ndarray, *, n_boot: int = 2000, level: float = 0.95, seed: int = 0
+) -> tuple[float, float, float]:
+    """Accuracy and its percentile bootstrap interval: ``(accuracy, low, high)``.
+
+    Resamples the examples with replacement ``n_boot`` times (seeded, so the interval is reproducible).
+    """
+    hits = np.asarray(correct, dtype=float)
+    if hits.size == 0:
+        raise ValueError("no predictions to score")
+    rng = np.random.default_rng(seed)
+    means = hits[rng.integers(0, hits.size, size=(n_boot, hits.size))].mean(axis=1)
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(means, [tail, 100 - tail])
+    return float(hits.mean()), float(low), float(high)
+
+
+@dataclass(frozen=True)
+class CandidateResult:
+    """One candidate's measured figures (``None`` where a figure was not measured, with the reason in ``note``)."""
+
+    name: str
+    model: str  # the catalog id(s) it uses, or "none"
+    accuracy: float | None
+    ci_low: float | None
+    ci_high: float | None
+    n: int  # examples scored
+    latency_ms: float | None  # median time for one example
+    weights_mb: float | None  # size of the weights in memory (parameters x bytes)
+    licence: str  # the verdict for the student's use
+    note: str = ""
+
+
+COLUMNS = {
+    "name": "candidate",
+    "model": "model",
+    "accuracy": "accuracy",
+    "interval": "95% interval",
+    "n": "examples",
+    "latency_ms": "latency (ms / example)",
+    "weights_mb": "weights (MB)",
+    "licence": "licence for the use",
+    "note": "note",
+}
+
+
+def comparison_table(results: Sequence[CandidateResult]) -> pd.DataFrame:
+    """The candidates side by side, formatted for reading (figures not measured show as "-")."""
+    if not results:
+        raise ValueError("no candidates to compare")
+
+    def fmt(value: float | None, spec: str) -> str:
+        return "-" if value is None else format(value, spec)
+
+    rows = []
+    for r in results:
+        d = asdict(r)
+        interval = "-" if r.ci_low is None or r.ci_high is None else f"{r.ci_low:.2f} to {r.ci_high:.2f}"
+        rows.append(
+            {
+                COLUMNS["name"]: d["name"],
+                COLUMNS["model"]: d["model"],
+                COLUMNS["accuracy"]: fmt(r.accuracy, ".2f"),
+                COLUMNS["interval"]: interval,
+                COLUMNS["n"]: r.n,
+                COLUMNS["latency_ms"]: fmt(r.latency_ms, ".1f"),
+                COLUMNS["weights_mb"]: fmt(r.weights_mb, ".1f"),
+                COLUMNS["licence"]: r.licence,
+                COLUMNS["note"]: r.note,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def write_report(
+    results: Sequence[CandidateResult], out_dir: str | Path, *, task: str, use: str, data_name: str
+) -> dict[str, Path]:
+    """Write the one-page comparison: ``comparison.md`` (the table and what was measured) and ``comparison.png``.
+
+    Returns the paths written, ``{"markdown": ..., "figure": ...}``.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    table = comparison_table(results)
+    scored = [r for r in results if r.accuracy is not None]
+
+    fig, (ax_q, ax_l) = plt.subplots(1, 2, figsize=(10, 0.6 * len(results) + 1.8), sharey=True)
+    names = [r.name for r in results]
+    ypos = np.arange(len(results))
+    for y, r in zip(ypos, results):
+        if r.accuracy is None:
+            ax_q.text(0.02, y, "not scored", va="center", fontsize=9, color="grey")
+            continue
+        err = [[r.accuracy - (r.ci_low or r.accuracy)], [(r.ci_high or r.accuracy) - r.accuracy]]
+        ax_q.errorbar(r.accuracy, y, xerr=err, fmt="o", capsize=4, color="tab:blue")
+    ax_q.set_yticks(ypos, names)
+    ax_q.set_xlim(0, 1.02)
+    ax_q.set_xlabel("accuracy (dot) and 95% bootstrap interval")
+    ax_q.invert_yaxis()
+    lat = [r.latency_ms or 0.0 for r in results]
+    ax_l.barh(ypos, lat, color=["tab:orange" if r.latency_ms is not None else "lightgrey" for r in results])
+    for y, r in zip(ypos, results):
+        if r.latency_ms is not None:
+            ax_l.text(r.latency_ms, y, f" {r.latency_ms:.1f}", va="center", fontsize=9)
+    ax_l.set_xlabel("median latency per example (ms), this machine")
+    fig.suptitle(f"{task}: {len(scored)} of {len(results)} candidates scored on {data_name}", fontsize=11)
+    fig.tight_layout()
+    figure = out / "comparison.png"
+    fig.savefig(figure, dpi=110)
+    plt.close(fig)
+
+    lines = [
+        f"# Model comparison: {task}",
+        "",
+        f"Data: {data_name}, {max((r.n for r in results), default=0)} labelled examples. Intended use: {use}.",
+        "",
+        table.to_markdown(index=False) if _has_tabulate() else table.to_string(index=False),
+        "",
+        "Accuracy: share of examples labelled right; the interval is a 95% percentile bootstrap over the examples. "
+        "Latency: median of repeated single-example calls on this machine after a warm-up (it varies with load). "
+        "Weights: parameters x bytes per parameter. Licence: the verdict of `course_utils.licences` for the use above; "
+        "it informs, a lawyer decides.",
+        "",
+        f"![comparison]({figure.name})",
+        "",
+    ]
+    markdown = out / "comparison.md"
+    markdown.write_text("\n".join(lines), encoding="utf-8")
+    return {"markdown": markdown, "figure": figure}
+
+
+def _has_tabulate() -> bool:
+    try:
+        import tabulate  # noqa: F401
+    except ImportError:
+        return False
+    return True
