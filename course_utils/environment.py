@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import random
-import socket
 import sys
 import threading
 import time
@@ -18,7 +17,6 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlparse
 
 from . import offline, versions
 from .catalog import load_catalog
@@ -61,26 +59,92 @@ def hub_endpoint() -> str:
     return os.environ.get("HF_ENDPOINT", "https://huggingface.co")
 
 
-def hub_reachable(timeout: float = 2.0) -> bool:
-    """True when a TCP connection to the hub opens within ``timeout`` seconds (DNS included).
+#: A small, public model whose API record the probe asks for; a real hub answers with its JSON.
+PROBE_REPO = "sentence-transformers/all-MiniLM-L6-v2"
+#: Seconds the probe may take in all (connection, TLS, answer); a class never waits longer than this.
+PROBE_BUDGET_S = 2.5
+#: Timeouts the hub libraries use once the course has decided it is online (read by huggingface_hub at import):
+#: a hub that stops answering mid-lesson fails a load in seconds instead of minutes.
+HUB_TIMEOUTS = {"HF_HUB_ETAG_TIMEOUT": "5", "HF_HUB_DOWNLOAD_TIMEOUT": "10"}
 
-    The look-up runs in a daemon thread, so a hanging resolver cannot stall a class.
+
+@dataclass(frozen=True)
+class HubProbe:
+    """What the probe found: whether a real hub answered, why not, and how long it took."""
+
+    ok: bool
+    reason: str
+    seconds: float
+
+
+def _judge_answer(response: Any) -> tuple[bool, str]:
+    """Is this HTTP response the hub's API answering for :data:`PROBE_REPO`?"""
+    code = response.status_code
+    if 300 <= code < 400:
+        where = response.headers.get("location", "elsewhere")
+        return False, f"redirected to {where} (a captive portal or a proxy login page?)"
+    if code != 200:
+        return False, f"answered HTTP {code}, not the hub's API (a proxy or firewall?)"
+    try:
+        data = response.json()
+    except ValueError:
+        return False, "answered with a page that is not the hub's API (a captive portal?)"
+    if not isinstance(data, dict) or PROBE_REPO not in (data.get("id"), data.get("modelId")):
+        return False, "answered with JSON that is not the hub's model record"
+    return True, "answered"
+
+
+def probe_hub(timeout: float = PROBE_BUDGET_S) -> HubProbe:
+    """Ask the hub's API for one model record and check the answer, all within ``timeout`` seconds.
+
+    A TCP connection alone proves nothing: a captive portal, a proxy or a firewall that accepts and
+    drops all open one. So the probe sends ``GET {endpoint}/api/models/{PROBE_REPO}`` and accepts only
+    the hub's JSON record of that model. It runs in a daemon thread, so a hung resolver, a server that
+    never answers or one that trickles bytes cannot hold a class for longer than ``timeout``.
     """
-    url = urlparse(hub_endpoint())
-    host, port = url.hostname or "huggingface.co", url.port or (443 if url.scheme == "https" else 80)
-    result: list[bool] = []
+    import requests
 
-    def probe() -> None:
+    url = f"{hub_endpoint().rstrip('/')}/api/models/{PROBE_REPO}"
+    box: list[tuple[bool, str]] = []
+
+    def run() -> None:
         try:
-            with socket.create_connection((host, port), timeout=timeout):
-                result.append(True)
-        except OSError:
-            result.append(False)
+            response = requests.get(
+                url,
+                timeout=(timeout, timeout),
+                allow_redirects=False,
+                headers={"Accept": "application/json", "User-Agent": "pretrained-course-probe"},
+            )
+            box.append(_judge_answer(response))
+        except requests.exceptions.SSLError:
+            box.append((False, "TLS certificate is not the hub's (a proxy or captive portal intercepts HTTPS)"))
+        except requests.exceptions.Timeout:
+            box.append((False, f"no answer within {timeout:g} s"))
+        except requests.exceptions.ConnectionError as err:
+            text = str(err).lower()
+            if "reset" in text or "aborted" in text or "remotedisconnected" in text:
+                box.append((False, "the connection was reset or closed without an answer"))
+            elif "name or service" in text or "resolve" in text or "getaddrinfo" in text:
+                box.append((False, "the hub's name does not resolve (no network?)"))
+            else:
+                box.append((False, "no connection to the hub"))
+        except Exception as err:  # noqa: BLE001 - any failure of the probe means "offline", with its reason
+            box.append((False, f"probe failed ({type(err).__name__})"))
 
-    thread = threading.Thread(target=probe, daemon=True)
+    start = time.monotonic()
+    thread = threading.Thread(target=run, name="course-hub-probe", daemon=True)
     thread.start()
-    thread.join(timeout + 0.5)
-    return bool(result and result[0])
+    thread.join(timeout)
+    took = time.monotonic() - start
+    if not box:
+        return HubProbe(False, f"no answer within {timeout:g} s", took)
+    ok, reason = box[0]
+    return HubProbe(ok, reason, took)
+
+
+def hub_reachable(timeout: float = PROBE_BUDGET_S) -> bool:
+    """True when the hub's API gave a valid answer within ``timeout`` seconds (see :func:`probe_hub`)."""
+    return probe_hub(timeout).ok
 
 
 def decide_offline(offline: bool | None = None) -> tuple[bool, str]:
@@ -94,10 +158,10 @@ def decide_offline(offline: bool | None = None) -> tuple[bool, str]:
         return False, f"online ({OFFLINE_ENV}=0)"
     if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes"):
         return True, "offline (HF_HUB_OFFLINE=1)"
-    start = time.monotonic()
-    ok = hub_reachable()
-    took = time.monotonic() - start
-    return (False, f"reachable ({took:.1f} s)") if ok else (True, f"unreachable after {took:.1f} s: offline")
+    probe = probe_hub()
+    if probe.ok:
+        return False, f"reachable (answered in {probe.seconds:.1f} s)"
+    return True, f"unreachable: {probe.reason} after {probe.seconds:.1f} s: offline"
 
 
 def apply_switches(is_offline: bool, layout: offline.Layout) -> None:
@@ -105,6 +169,8 @@ def apply_switches(is_offline: bool, layout: offline.Layout) -> None:
     os.environ.setdefault(offline.REAL_HF_ENV, str(offline.real_hf_cache()))
     os.environ.setdefault(offline.REAL_TORCH_ENV, str(offline.real_torch_home()))
     os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
+    for name, value in HUB_TIMEOUTS.items():
+        os.environ.setdefault(name, value)  # a user's own setting wins
     os.environ["TOKENIZERS_PARALLELISM"] = "false"
     os.environ["YOLO_CONFIG_DIR"] = str(layout.ultralytics_config(is_offline))
     flags = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE", "YOLO_OFFLINE")
@@ -128,6 +194,127 @@ def _warn_if_imported_early(is_offline: bool) -> None:
             "offline switches may not apply. Restart the kernel and run the setup cell first.",
             stacklevel=3,
         )
+
+
+# ---------------------------------------------------------------------------- a hub that fails mid-lesson
+
+#: Modules whose exceptions mean "the network or the hub failed" (checked along the exception's cause chain).
+NETWORK_ERROR_MODULES = ("httpx", "httpcore", "requests", "urllib3", "huggingface_hub.errors", "socket", "ssl")
+_HUB_TEXT = ("couldn't connect to", "connection reset", "timed out", "read timeout", "connecterror", "readerror")
+
+
+def is_hub_failure(exc: BaseException) -> bool:
+    """True when ``exc`` (or an exception it came from) is a network or hub failure, not a bug in the cell."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        module = type(current).__module__ or ""
+        if module.split(".")[0] in {m.split(".")[0] for m in NETWORK_ERROR_MODULES} and module != "builtins":
+            return True
+        if isinstance(current, (TimeoutError, ConnectionError)):
+            return True
+        if any(t in str(current).lower() for t in _HUB_TEXT) and isinstance(current, OSError):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+HUB_FAILURE_HINT = (
+    "[course] The model hub stopped answering while this cell downloaded a model ({kind}). "
+    "To carry on now: restart the kernel with the course offline (set COURSE_OFFLINE=1 before starting "
+    "JupyterLab, e.g. COURSE_OFFLINE=1 ./course.sh lab) and re-run from the top: every notebook runs offline "
+    "with real offline copies or labelled stand-ins. Before the next class, download the models where the "
+    "network is good: ./course.sh prefetch NN (or --all)."
+)
+
+
+#: (connect, read) seconds for every request of huggingface_hub's shared HTTP client once online. Its default
+#: client has no timeout at all (``timeout=None``): a server that accepts and never answers holds a load forever.
+HUB_CLIENT_TIMEOUT_S = (5.0, 10.0)
+
+
+#: After a hub request times out or loses its connection, further hub requests fail at once for this long
+#: (seconds) instead of each waiting for its own timeout: one model load asks for a dozen files.
+HUB_BREAKER_S = 60.0
+_hub_down_until = 0.0
+
+
+def _add_breaker(client: Any) -> None:
+    """Make ``client.send`` fail fast for :data:`HUB_BREAKER_S` seconds after a network failure."""
+    import httpx2 as httpx  # the HTTP package huggingface_hub 2.x uses
+    from huggingface_hub.errors import OfflineModeIsEnabled
+
+    send = client.send
+
+    def guarded_send(request: Any, *args: Any, **kwargs: Any) -> Any:
+        global _hub_down_until
+        if time.monotonic() < _hub_down_until:
+            # The library's own "offline" error: it is not retried, and loaders fall back to the cache at once.
+            raise OfflineModeIsEnabled(
+                "[course] the hub stopped answering a moment ago; not waiting for it again "
+                f"(the course retries after {HUB_BREAKER_S:g} s)"
+            )
+        try:
+            return send(request, *args, **kwargs)
+        except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError):
+            _hub_down_until = time.monotonic() + HUB_BREAKER_S
+            raise
+
+    client.send = guarded_send
+
+
+def bound_hub_client() -> None:
+    """Give huggingface_hub's shared HTTP client connect and read timeouts (:data:`HUB_CLIENT_TIMEOUT_S`).
+
+    Uses the library's own hook, ``huggingface_hub.set_client_factory``: the course's factory builds the
+    library's default client and adds a request hook that fills in every timeout the call left unbounded.
+    (Setting the client's own timeout is not enough: calls such as ``model_info`` pass ``timeout=None``
+    explicitly, which httpx reads as "wait forever".) So every hub call fails in seconds when the hub
+    stops answering.
+    """
+    import huggingface_hub
+    from huggingface_hub.utils import _http
+
+    connect, read = HUB_CLIENT_TIMEOUT_S
+    default = getattr(_http, "default_client_factory", None)
+
+    def bound(request: Any) -> None:
+        limits = dict(request.extensions.get("timeout") or {})
+        for name, value in (("connect", connect), ("read", read), ("write", read), ("pool", connect)):
+            if limits.get(name) is None:
+                limits[name] = value
+        request.extensions["timeout"] = limits
+
+    def factory() -> Any:
+        client = default() if default is not None else huggingface_hub.get_session()
+        hooks = dict(client.event_hooks)
+        hooks["request"] = [*hooks.get("request", []), bound]
+        client.event_hooks = hooks
+        _add_breaker(client)
+        return client
+
+    huggingface_hub.set_client_factory(factory)
+
+
+def _install_hub_failure_hint() -> bool:
+    """In Jupyter, add what to do after the traceback of a download that failed mid-lesson. True if installed."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    if shell is None:
+        return False
+
+    def handler(self: Any, etype: type, value: BaseException, tb: Any, tb_offset: int | None = None) -> Any:
+        self.showtraceback((etype, value, tb), tb_offset=tb_offset)
+        if is_hub_failure(value):
+            print(HUB_FAILURE_HINT.format(kind=etype.__name__), file=sys.stderr)
+        return None
+
+    shell.set_custom_exc((Exception,), handler)
+    return True
 
 
 # ---------------------------------------------------------------------------- device, dtype, seeds
@@ -223,6 +410,9 @@ def setup(
         session.models[entry.key] = resolve(entry, layout)
     if any(e.library == "ultralytics" for e in entries):
         _point_ultralytics(layout, is_offline)
+    if not is_offline:
+        bound_hub_client()
+        _install_hub_failure_hint()
     seed_everything(seed)
     if not quiet:
         print(session.status_line())

@@ -40,6 +40,10 @@ def load_image(key: str, mode: str = "RGB") -> Image.Image:
 
         array = np.asarray(getattr(skimage.data, entry.name)())
         image = Image.fromarray(array)
+    elif entry.source == "sklearn":
+        from sklearn.datasets import load_sample_image
+
+        image = Image.fromarray(load_sample_image(entry.name))
     else:  # ultralytics
         from ultralytics.utils import ASSETS
 

@@ -182,3 +182,57 @@ def test_images_used_by_notebooks_are_listed_there() -> None:
         for number in entry.notebooks:
             assert number in sources, f"image {key} lists notebook {number}, which does not exist"
             assert f'"{key}"' in sources[number], f"notebook {number} does not load image {key!r}"
+
+
+_ENTRY = 'id = "{id}"\nlibrary = "timm"\nlicence = "MIT"\nsize_mb = 1\ntask = "t"\nnotebooks = []\noffline = "stand-in"\nstandin = {{ a = 1 }}\n'
+
+
+def test_fragments_are_merged_and_a_key_defined_twice_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from course_utils import catalog
+
+    main, frag = tmp_path / "catalog.toml", tmp_path / "catalog.d"
+    frag.mkdir()
+    main.write_text("[models.a]\n" + _ENTRY.format(id="x/a-1"))
+    (frag / "13-15-x.toml").write_text(
+        "[models.b]\n"
+        + _ENTRY.format(id="x/b-1")
+        + 'code_licence = "BSD-3-Clause"\ndata_licence = "LAION-2B: CC-BY-4.0 metadata"\n'
+        '[datasets.d]\nname = "D"\nsource = "scikit-learn"\nlicence = "CC-BY-4.0"\ncredit = "c"\ndescription = "x"\nnotebooks = ["13"]\n'
+    )
+    monkeypatch.setattr(catalog, "CATALOG_PATH", main)
+    monkeypatch.setattr(catalog, "FRAGMENTS_DIR", frag)
+    merged = catalog.load_catalog()
+    assert set(merged) == {"a", "b"}
+    assert merged["b"].code_licence == "BSD-3-Clause" and merged["a"].code_licence == ""
+    assert catalog.load_datasets()["d"].notebooks == ("13",)
+    assert "BSD-3-Clause" in catalog.catalog_table(merged) and "not recorded" in catalog.catalog_table(merged)
+    (frag / "16-18-y.toml").write_text("[models.a]\n" + _ENTRY.format(id="x/c-1"))
+    with pytest.raises(ValueError, match=r"\[models\.a\] is defined twice: in catalog.toml and in 16-18-y.toml"):
+        catalog.load_catalog()
+    (frag / "16-18-y.toml").write_text("[models.c\n")
+    with pytest.raises(ValueError, match="16-18-y.toml is not valid TOML"):
+        catalog.load_catalog()
+
+
+def test_a_package_model_of_any_library_is_accepted_with_the_installed_route(tmp_path: Path) -> None:
+    toml = tmp_path / "c.toml"
+    toml.write_text(
+        '[models.w]\nid = "whisper-tiny.en"\nlibrary = "faster-whisper"\nlicence = "MIT"\nsize_mb = 76\ntask = "asr"\n'
+        'notebooks = []\noffline = "installed"\n[models.w.installed]\npython = "json"\nhint = "pip install it"\n'
+    )
+    assert load_catalog(toml)["w"].installed is not None
+    toml.write_text(toml.read_text().replace('offline = "installed"', 'offline = "stand-in"'))
+    with pytest.raises(ValueError, match="not a hub library"):
+        load_catalog(toml)
+
+
+def test_every_dataset_entry_names_its_notebooks() -> None:
+    from course_utils.catalog import load_datasets
+
+    sources = {p.name[:2] for p in notebook_paths()}
+    for key, entry in load_datasets().items():
+        assert entry.licence and entry.credit and entry.source, key
+        for number in entry.notebooks:
+            assert number in sources, f"data set {key} lists notebook {number}, which does not exist"
