@@ -64,6 +64,7 @@ class Licence:
     name: str
     family: str
     text: str = ""  # the string it was read from
+    exact: bool = True  # False when the id was only found inside prose ("LibriSpeech (CC BY 4.0, audiobooks)")
 
     @property
     def known(self) -> bool:
@@ -85,6 +86,8 @@ _KNOWN: dict[str, tuple[str, str]] = {
     "zlib": ("zlib", "permissive"),
     "bsl-1.0": ("Boost 1.0", "permissive"),
     "psf-2.0": ("Python Software Foundation", "permissive"),
+    "cc-by-2.0": ("Creative Commons Attribution 2.0", "permissive"),
+    "cc-by-2.5": ("Creative Commons Attribution 2.5", "permissive"),
     "cc-by-3.0": ("Creative Commons Attribution 3.0", "permissive"),
     "cc-by-4.0": ("Creative Commons Attribution 4.0", "permissive"),
     "odc-by": ("Open Data Commons Attribution", "permissive"),
@@ -97,6 +100,7 @@ _KNOWN: dict[str, tuple[str, str]] = {
     "gpl-2.0": ("GNU GPL 2.0", "copyleft"),
     "gpl-3.0": ("GNU GPL 3.0", "copyleft"),
     "gpl": ("GNU GPL", "copyleft"),
+    "cc-by-sa-2.0": ("Creative Commons Attribution-ShareAlike 2.0", "copyleft"),
     "cc-by-sa-3.0": ("Creative Commons Attribution-ShareAlike 3.0", "copyleft"),
     "cc-by-sa-4.0": ("Creative Commons Attribution-ShareAlike 4.0", "copyleft"),
     "odbl": ("Open Database License", "copyleft"),
@@ -193,7 +197,7 @@ def identify(text: str | None) -> Licence:
         found_ids.append("non-commercial")
     if found_ids:
         pick = max(found_ids, key=lambda i: FAMILIES.index(_KNOWN[i][1]))
-        return Licence(pick, *_KNOWN[pick], text=raw)
+        return Licence(pick, *_KNOWN[pick], text=raw, exact=False)
     return Licence("unknown", "not recognised", "unknown", raw)
 
 
@@ -318,8 +322,13 @@ def may_i(licence: str | None, use: str) -> Answer:
 
 def _data_answer(lic: Licence, use: str) -> tuple[str, str]:
     """Training data's terms: whether they reach the weights is unsettled, so restrictive terms mean 'ask'."""
-    if lic.family in ("public domain", "permissive"):
+    if lic.family in ("public domain", "permissive") and lic.exact:
         return YES, f"training data under {lic.name}: no restriction reaches the model."
+    if lic.family in ("public domain", "permissive"):
+        return ASK, (
+            f"training data described in prose (it names {lic.name}, perhaps for one part only): read the terms of "
+            "every part before relying on it."
+        )
     if lic.family == "unknown":
         return ASK, "training data terms not recorded: unknown, ask before relying on it."
     verdict, reason = _family_answer(lic, use)
