@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import offline, versions
+from . import offline, quiet, versions
 from .catalog import load_catalog
 from .offline import Resolved
 
@@ -169,6 +169,7 @@ def apply_switches(is_offline: bool, layout: offline.Layout) -> None:
     os.environ.setdefault(offline.REAL_HF_ENV, str(offline.real_hf_cache()))
     os.environ.setdefault(offline.REAL_TORCH_ENV, str(offline.real_torch_home()))
     os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
+    quiet.install()  # onnxruntime telemetry off too; no "unset HF_HUB_OFFLINE" advice when offline on purpose
     for name, value in HUB_TIMEOUTS.items():
         os.environ.setdefault(name, value)  # a user's own setting wins
     os.environ["TOKENIZERS_PARALLELISM"] = "false"
@@ -222,10 +223,10 @@ def is_hub_failure(exc: BaseException) -> bool:
 
 HUB_FAILURE_HINT = (
     "[course] The model hub stopped answering while this cell downloaded a model ({kind}). "
-    "To carry on now: restart the kernel with the course offline (set COURSE_OFFLINE=1 before starting "
-    "JupyterLab, e.g. COURSE_OFFLINE=1 ./course.sh lab) and re-run from the top: every notebook runs offline "
-    "with real offline copies or labelled stand-ins. Before the next class, download the models where the "
-    "network is good: ./course.sh prefetch NN (or --all)."
+    "To carry on now, offline: Kernel > Restart, run %env COURSE_OFFLINE=1 in a new cell, then run the notebook "
+    "from its setup cell (or start the lab with COURSE_OFFLINE=1 ./course.sh lab); every notebook runs offline with "
+    "real offline copies or labelled stand-ins. Before the next class, download the models where the network is "
+    "good: ./course.sh prefetch NN (or --all)."
 )
 
 
