@@ -232,9 +232,13 @@ def run_candidate(
     return Verdict(name, result["verdict"], result["detail"], result["passed"], result["total"], seconds, used)
 
 
-def run_all(candidates: dict[str, str], tests: list[str], **limits: object) -> list[Verdict]:
-    """:func:`run_candidate` for each named candidate, in order."""
-    return [run_candidate(code, tests, name=name, **limits) for name, code in candidates.items()]  # type: ignore[arg-type]
+def run_all(candidates: dict[str, str], tests: list[str], workers: int = 2, **limits: object) -> list[Verdict]:
+    """:func:`run_candidate` for each named candidate (``workers`` at a time), verdicts in the candidates' order."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        futures = [pool.submit(run_candidate, code, tests, name=name, **limits) for name, code in candidates.items()]  # type: ignore[arg-type]
+        return [f.result() for f in futures]
 
 
 # ---------------------------------------------------------------------------- pass@k

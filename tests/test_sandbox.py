@@ -139,3 +139,11 @@ def test_pass_at_k_known_values_and_bad_input() -> None:
     assert abs(pass_at_k(200, 13, 1) - 13 / 200) < 1e-12
     with pytest.raises(ValueError):
         pass_at_k(3, 4, 1)
+
+
+def test_run_all_keeps_the_order_of_the_candidates() -> None:
+    from course_utils.sandbox import run_all
+
+    got = run_all({"ok": "def add(a, b):\n    return a + b\n", "bad": "def add(a, b):\n    return a\n",
+                   "boom": "raise RuntimeError('x')\n"}, TESTS, workers=3)
+    assert [(v.name, v.status) for v in got] == [("ok", "pass"), ("bad", "fail"), ("boom", "error")]
