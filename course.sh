@@ -36,6 +36,8 @@ system_packages() {
     local missing=()
     command -v tesseract >/dev/null 2>&1 || missing+=(tesseract-ocr tesseract-ocr-eng)
     command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
+    command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)   # test speech for notebooks 16-17
+    command -v sox >/dev/null 2>&1 || missing+=(sox)               # audio effects (speed, resampling) for 16-17
     if [ ! -d /usr/share/datasets/fashion-mnist ] && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
         # On its own: where the package does not exist (older Ubuntu), the others must still install.
         say "installing Debian's dataset-fashion-mnist (notebook 12)"
@@ -51,15 +53,15 @@ system_packages() {
             || say "WARNING: apt-get could not install ${missing[*]}; the OCR and audio cells will say so and skip."
     else
         say "WARNING: missing system packages: ${missing[*]} (the OCR and audio cells skip without them). Install with:"
-        say "  Debian/Ubuntu: sudo apt-get install tesseract-ocr tesseract-ocr-eng ffmpeg dataset-fashion-mnist"
-        say "  macOS:         brew install tesseract ffmpeg"
+        say "  Debian/Ubuntu: sudo apt-get install tesseract-ocr tesseract-ocr-eng ffmpeg espeak-ng sox dataset-fashion-mnist"
+        say "  macOS:         brew install tesseract ffmpeg espeak-ng sox"
         say "  Windows:       winget install UB-Mannheim.TesseractOCR ; winget install Gyan.FFmpeg"
     fi
 }
 
 ensure_env() {
     local want
-    want="$(cat "$ROOT/requirements.txt" "$ROOT/pyproject.toml" | sha256sum | cut -d' ' -f1)"
+    want="$(cat "$ROOT/requirements.txt" "$ROOT/requirements-nodeps.txt" "$ROOT/pyproject.toml" | sha256sum | cut -d' ' -f1)"
     if [ -x "$VENV/bin/python" ] && [ "$(cat "$STAMP" 2>/dev/null)" = "$want" ]; then
         return 0
     fi
@@ -80,6 +82,9 @@ then run this again (or point COURSE_PYTHON at it)."
         || die "pip could not upgrade itself: check your internet connection and run ./course.sh again"
     "$VENV/bin/python" -m pip install --quiet -r "$ROOT/requirements.txt" \
         || die "installing requirements.txt failed (see pip's message above). Check the connection and free disk (6 GB), then run ./course.sh again."
+    # Packages whose declared dependencies are wrong here (see the file's comments): without their dependencies.
+    "$VENV/bin/python" -m pip install --quiet --no-deps -r "$ROOT/requirements-nodeps.txt" \
+        || die "installing requirements-nodeps.txt failed (see pip's message above); run ./course.sh again."
     "$VENV/bin/python" -m pip install --quiet --no-deps -e "$ROOT" || die "installing course_utils failed"
     echo "$want" > "$STAMP"
     say "set-up done in $((SECONDS - start)) s"

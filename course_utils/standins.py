@@ -200,6 +200,10 @@ def build_tokenizer(entry: ModelEntry, out: Path) -> Any:
         return cls(vocab=vocab, merges=merges, **common)
     if family in ("unigram", "unigram-xlmr"):
         return cls(vocab=train_unigram(_SPECIALS[family]), **common)
+    if family == "ctc-char":  # wav2vec2 CTC: one token per character, "|" between words, the vocabulary as listed
+        vocab_file = out / "vocab.json"
+        vocab_file.write_text(json.dumps({tok: i for i, tok in enumerate(spec["ctc_vocab"].split())}))
+        return cls(vocab_file=str(vocab_file), **common)
     if family == "marian-spm":
         vocab_file = out / "vocab.json"
         vocab_file.write_text(json.dumps(train_marian_spm(out), ensure_ascii=False))
@@ -208,7 +212,7 @@ def build_tokenizer(entry: ModelEntry, out: Path) -> Any:
         )
     raise NotImplementedError(
         f"{entry.key}: stand-in tokenizer family {family!r} (known: wordpiece, bpe, bpe-gpt2, "
-        "unigram, unigram-xlmr, marian-spm, none)"
+        "unigram, unigram-xlmr, marian-spm, ctc-char, none)"
     )
 
 
@@ -224,6 +228,17 @@ def _label_maps(spec: dict[str, Any]) -> dict[str, Any]:
         return {}
     label2id = {v: k for k, v in id2label.items()}
     return {"id2label": id2label, "label2id": label2id}
+
+
+def architecture_class(spec: dict[str, Any]) -> Any:
+    """The model class a stand-in is built with: ``transformers.<architecture>``, or the class of that name in
+    ``architecture_module`` for a library that builds on transformers (Chronos-Bolt in ``chronos.chronos_bolt``)."""
+    import importlib
+
+    import transformers
+
+    module = importlib.import_module(spec["architecture_module"]) if "architecture_module" in spec else transformers
+    return getattr(module, spec["architecture"])
 
 
 def build_transformers(entry: ModelEntry, out: Path) -> None:
@@ -259,7 +274,7 @@ def build_transformers(entry: ModelEntry, out: Path) -> None:
     config.architectures = [spec["architecture"]]
     config.course_standin = f"{STANDIN_NOTE} (twin of {entry.id})"
     torch.manual_seed(0)
-    model = getattr(transformers, spec["architecture"])(config)
+    model = architecture_class(spec)(config)
     if "generation" in spec or model.can_generate():
         generation = transformers.GenerationConfig.from_model_config(config)
         gen_ids = {
@@ -279,9 +294,13 @@ def build_transformers(entry: ModelEntry, out: Path) -> None:
         ip = spec["image_processor"]
         image_processor = getattr(transformers, ip["class"])(**ip.get("kwargs", {}))
     if "processor_class" in spec:
-        parts = {"image_processor": image_processor, "tokenizer": tokenizer}
+        role = "feature_extractor" if "feature_extractor" in spec else "image_processor"
+        parts = {role: image_processor, "tokenizer": tokenizer}
         processor = getattr(transformers, spec["processor_class"])(**{k: v for k, v in parts.items() if v is not None})
         processor.save_pretrained(out)
+    elif "feature_extractor" in spec:  # audio models: the real feature extractor class with its settings
+        fe = spec["feature_extractor"]
+        image_processor = getattr(transformers, fe["class"])(**fe.get("kwargs", {}))
     else:
         for part in (tokenizer, image_processor):
             if part is not None:

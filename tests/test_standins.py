@@ -51,7 +51,8 @@ def test_standin_keeps_the_real_interface(entry, built: dict[str, Path], tmp_pat
         text = "Pre-trained models translate, classify and generate text."
         ids = tok(text)["input_ids"]
         assert 3 < len(ids) < 60 and max(ids) < len(tok)
-        assert tok.unk_token_id not in ids[1:-1] or spec["tokenizer"] == "wordpiece"  # byte-level/unigram cover all
+        # byte-level/unigram cover all; a CTC character vocabulary has no punctuation (wav2vec2 reads capitals)
+        assert tok.unk_token_id not in ids[1:-1] or spec["tokenizer"] in ("wordpiece", "ctc-char")
         for field, token in spec.get("token_ids", {}).items():
             assert getattr(config if entry.id != "microsoft/trocr-small-printed" else config.decoder, field, None) in (
                 tok.convert_tokens_to_ids(token),
@@ -65,7 +66,7 @@ def test_standin_keeps_the_real_interface(entry, built: dict[str, Path], tmp_pat
                 assert gen["bad_words_ids"] == [[tok.convert_tokens_to_ids(t)] for t in value]
             else:
                 assert gen[field] == value, field
-    model = getattr(transformers, spec["architecture"]).from_pretrained(folder)
+    model = standins.architecture_class(spec).from_pretrained(folder)
     assert sum(p.numel() for p in model.parameters()) < 30_000_000  # tiny, except a real-size vision backbone
 
 
@@ -139,3 +140,37 @@ def test_standins_depend_on_the_shipped_corpus_alone(tmp_path: Path, monkeypatch
     assert standins.recipe_fingerprint() != before_print
     assert offline._fake_commit(CATALOG["bert-ner"], offline.STANDIN) != before_key
     assert offline._fake_commit(CATALOG["minilm-l6"], offline.PACKAGED) == packaged_key  # real copies: no rebuild
+
+
+def test_audio_standins_run_their_pipelines(tmp_path: Path) -> None:
+    """AST keeps its feature extractor and label names; wav2vec2 keeps its CTC character vocabulary."""
+    import numpy as np
+    import transformers
+
+    ast = _build("ast-audioset", {}, tmp_path)
+    clf = transformers.pipeline("audio-classification", model=str(ast))
+    assert type(clf.feature_extractor).__name__ == "ASTFeatureExtractor"
+    got = clf(np.zeros(16_000, dtype=np.float32), top_k=3)
+    assert len(got) == 3 and {g["label"] for g in got} <= set(CATALOG["ast-audioset"].standin["id2label"].values())
+    w2v = _build("wav2vec2-base-960h", {}, tmp_path)
+    asr = transformers.pipeline("automatic-speech-recognition", model=str(w2v))
+    vocab = asr.tokenizer.get_vocab()
+    assert vocab["<pad>"] == 0 and vocab["|"] == 4 and vocab["E"] == 5 and len(vocab) == 32
+    assert (
+        asr.tokenizer.decode([vocab["H"], vocab["H"], 0, vocab["I"], vocab["|"], vocab["A"]]) == "HI A"
+    )  # CTC collapse
+    assert set(asr(np.zeros(16_000, dtype=np.float32))["text"]) <= set(vocab) | {" "} | set("<>unk")
+
+
+def test_chronos_bolt_standin_forecasts_quantiles(tmp_path: Path) -> None:
+    import torch
+
+    pytest.importorskip("chronos")
+    from chronos import BaseChronosPipeline
+
+    folder = _build("chronos-bolt-tiny", {}, tmp_path)
+    pipe = BaseChronosPipeline.from_pretrained(str(folder))
+    q, mean = pipe.predict_quantiles(
+        torch.arange(60, dtype=torch.float32), prediction_length=12, quantile_levels=[0.1, 0.5, 0.9]
+    )
+    assert type(pipe).__name__ == "ChronosBoltPipeline" and q.shape == (1, 12, 3) and mean.shape == (1, 12)
