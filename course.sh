@@ -2,6 +2,7 @@
 # One entry point for the course. On a fresh machine it sets everything up first.
 #
 #   ./course.sh lab        set up (first time only) and open the course in JupyterLab
+#                          (as root it adds --allow-root; e.g. ./course.sh lab --port 8888 --no-browser)
 #   ./course.sh test       set up (first time only) and run the whole test suite, offline
 #   ./course.sh doctor     check versions, device, disk, memory, hub, system packages
 #   ./course.sh prefetch 01 02 | --all    download the real models of some notebooks (needs internet)
@@ -38,6 +39,11 @@ system_packages() {
     command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
     command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)   # test speech for notebooks 16-17
     command -v sox >/dev/null 2>&1 || missing+=(sox)               # audio effects (speed, resampling) for 16-17
+    # Chromium and its driver: the test suite runs notebooks in JupyterLab in a real browser (tests/test_browser.py).
+    if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+        command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+        command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
+    fi
     if [ ! -d /usr/share/datasets/fashion-mnist ] && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
         # On its own: where the package does not exist (older Ubuntu), the others must still install.
         say "installing Debian's dataset-fashion-mnist (notebook 12)"
@@ -60,6 +66,10 @@ system_packages() {
 }
 
 ensure_env() {
+    # COURSE_NO_SETUP=1 (the tests that start the lab): use .venv as it is, never reinstall.
+    if [ "${COURSE_NO_SETUP:-0}" = "1" ] && [ -x "$VENV/bin/python" ]; then
+        return 0
+    fi
     local want
     want="$(cat "$ROOT/requirements.txt" "$ROOT/requirements-nodeps.txt" "$ROOT/pyproject.toml" | sha256sum | cut -d' ' -f1)"
     if [ -x "$VENV/bin/python" ] && [ "$(cat "$STAMP" 2>/dev/null)" = "$want" ]; then
@@ -97,10 +107,22 @@ case "$cmd" in
         ensure_env ;;
     lab)
         ensure_env
-        exec "$VENV/bin/jupyter" lab --notebook-dir="$ROOT/notebooks" "$@" ;;
+        lab_flags=()
+        if [ "$(id -u)" = "0" ]; then
+            say "running as root (Docker, WSL, a cloud VM): starting JupyterLab with --allow-root"
+            lab_flags+=(--allow-root)
+        fi
+        # The lab's settings and open tabs are the course's own (.jupyter/ here, ignored by git), so the
+        # course never changes your other JupyterLab set-ups; point these variables elsewhere to move them.
+        export JUPYTERLAB_SETTINGS_DIR="${JUPYTERLAB_SETTINGS_DIR:-$ROOT/.jupyter/lab/user-settings}"
+        export JUPYTERLAB_WORKSPACES_DIR="${JUPYTERLAB_WORKSPACES_DIR:-$ROOT/.jupyter/lab/workspaces}"
+        # Course defaults (jupyter-config/labconfig): no "official Jupyter news?" pop-up over the notebook.
+        export JUPYTER_CONFIG_PATH="$ROOT/jupyter-config${JUPYTER_CONFIG_PATH:+:$JUPYTER_CONFIG_PATH}"
+        exec "$VENV/bin/jupyter" lab --ServerApp.root_dir="$ROOT/notebooks" ${lab_flags[@]+"${lab_flags[@]}"} "$@" ;;
     test)
         ensure_env
         export COURSE_OFFLINE="${COURSE_OFFLINE:-1}"
+        export COURSE_STRICT="${COURSE_STRICT:-1}"   # meaning checks raise under test (in class they only warn)
         export COURSE_CACHE="${COURSE_CACHE:-$ROOT/.course-cache}"
         cd "$ROOT"
         exec "$VENV/bin/python" -m pytest "$@" ;;

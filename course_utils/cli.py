@@ -78,7 +78,7 @@ def doctor_checks(probe: Callable[[], bool] | None = None) -> list[Check]:
     except RuntimeError as err:
         out.append(Check("device", FAIL, str(err)))
     for label, path in (
-        ("disk (course cache)", course_cache()),
+        ("disk (course cache)", course_cache(create=False)),  # a report creates no folder
         ("disk (Hugging Face cache)", offline.real_hf_cache()),
     ):
         free = _free_gb(path)
@@ -246,11 +246,28 @@ def download_real(entry: ModelEntry) -> str:
     return snapshot_download(repo_id=offline.hf_repo_id(entry), revision=offline.hf_revision(entry))
 
 
+def course_notebooks() -> set[str]:
+    """The course's notebook numbers ("00", "01", ...): the notebooks there are and those the catalog names."""
+    from .paths import repo_root
+
+    found = {p.name[:2] for p in (repo_root() / "notebooks").glob("[0-9][0-9]_*.ipynb")}
+    return found | {n for e in load_catalog().values() for n in e.notebooks}
+
+
 def cmd_prefetch(args: argparse.Namespace) -> int:
-    entries = _select(args.notebooks, args.all)
     if not args.all and not args.notebooks:
         print("name notebooks (prefetch 00 01) or --all", file=sys.stderr)
         return 2
+    known = course_notebooks()
+    unknown = sorted(n for n in args.notebooks if not n.isdigit() or n.zfill(2) not in known)
+    if unknown:
+        print(
+            f"no such notebook: {', '.join(unknown)}. The course's notebooks are {', '.join(sorted(known))} "
+            "(e.g. course prefetch 00 01, or --all).",
+            file=sys.stderr,
+        )
+        return 2
+    entries = _select(args.notebooks, args.all)
     for e in entries:
         print(f"  {e.key:<20} {e.size_mb:>8,.1f} MB  {e.id} ({e.licence})")
     print(f"  {'total':<20} {sum(e.size_mb for e in entries):>8,.1f} MB")

@@ -1,15 +1,26 @@
-"""The course's test images: real photographs that ship inside installed packages.
+"""Images for the notebooks: the course's test photographs by key, or your own picture by path or URL.
 
-Each image is listed in ``catalog.toml`` (``[images.KEY]``) with its source, credit and
-licence, so a notebook loads it by key and can print where it came from::
+The course's images are real photographs that ship inside installed packages. Each is listed in
+``catalog.toml`` (``[images.KEY]``) with its source, credit and licence, so a notebook loads it
+by key and can print where it came from::
 
     >>> from course_utils.images import load_image
     >>> load_image("chelsea").size
     (451, 300)
+
+The same function opens your own picture: ``load_image("my_cat.jpg")`` (a path, relative to the
+notebook's folder, or absolute), ``load_image(Path.home() / "Pictures" / "cat.png")``, or
+``load_image("https://.../cat.jpg")`` (needs the network). Each way it can go wrong has its own
+message that says what to do: a missing file, a file that is not an image or is damaged, a URL
+while offline, a course key with a typo.
 """
 
 from __future__ import annotations
 
+import difflib
+import io
+import os
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .catalog import ImageEntry, load_images
@@ -17,23 +28,157 @@ from .catalog import ImageEntry, load_images
 if TYPE_CHECKING:
     from PIL import Image
 
+__all__ = ["ImageLoadError", "UnknownImageError", "image_entry", "load_image"]
+
+URL_TIMEOUT = 10.0  # seconds to connect and for each read when opening an image URL
+_IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
+
+
+class ImageLoadError(ValueError):
+    """An image could not be opened; the message says why and what to do."""
+
+
+class UnknownImageError(ImageLoadError, KeyError):
+    """A name that is neither a course image nor a file (also a ``KeyError``)."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+def _offline() -> bool:
+    return any(
+        os.environ.get(flag, "").strip().lower() in ("1", "true", "yes", "on")
+        for flag in ("COURSE_OFFLINE", "HF_HUB_OFFLINE")
+    )
+
 
 def image_entry(key: str) -> ImageEntry:
-    """Return the catalog entry of image ``key``; the error lists the known keys."""
+    """Return the catalog entry of image ``key``; the error suggests the closest key and lists them all."""
     images = load_images()
     if key not in images:
-        raise KeyError(f"{key!r} is not a course image. Known images: {', '.join(sorted(images))}")
+        close = difflib.get_close_matches(key.lower(), list(images), n=1, cutoff=0.6)
+        hint = f"Did you mean {close[0]!r}? " if close else ""
+        raise UnknownImageError(
+            f"{key!r} is not a course image, and there is no file of that name in {Path.cwd()}. {hint}"
+            f"Course images: {', '.join(sorted(images))}. For your own picture give its path "
+            "(e.g. load_image('my_photo.jpg') or an absolute path) or a URL."
+        )
     return images[key]
 
 
-def load_image(key: str, mode: str = "RGB") -> Image.Image:
-    """Load the catalog image ``key`` as a PIL image converted to ``mode`` (default RGB).
+def _looks_like_path(text: str) -> bool:
+    return (
+        os.sep in text
+        or "/" in text
+        or "\\" in text
+        or text.startswith("~")
+        or Path(text).suffix.lower() in _IMAGE_SUFFIXES
+        or Path(text).expanduser().exists()
+    )
 
-    Nothing is downloaded: scikit-image and ultralytics carry these files in their wheels.
+
+def _open_bytes(data: io.BytesIO | Path, where: str, mode: str) -> Image.Image:
+    """Open and fully decode an image file or buffer; a file that is not an image, or is damaged, says so."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    try:
+        image = Image.open(data)
+    except UnidentifiedImageError as exc:
+        raise ImageLoadError(
+            f"{where} is not an image that Pillow can read (it opened, but its contents are not JPEG, PNG, "
+            "GIF, BMP, TIFF, WebP or another image format). Check that it is the picture you meant: a web "
+            "page saved as .jpg or a file renamed to .png looks like this. Open it in an image viewer, or "
+            "save it again as JPEG or PNG."
+        ) from exc
+    try:
+        image.load()
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ImageLoadError(
+            f"{where} is a damaged image: its header says {image.format or 'an image'} "
+            f"{image.size[0]}x{image.size[1]}, "
+            f"but its data could not be decoded ({exc}). The file was probably cut short (an interrupted "
+            "download or copy): download or copy it again."
+        ) from exc
+    return ImageOps.exif_transpose(image).convert(mode)  # phone photos: turned the way they were taken
+
+
+def _load_path(path: Path, mode: str) -> Image.Image:
+    path = path.expanduser()
+    if path.is_dir():
+        raise ImageLoadError(f"{path} is a folder, not an image file: give the path of one picture inside it.")
+    if not path.is_file():
+        absolute = path if path.is_absolute() else Path.cwd() / path
+        raise FileNotFoundError(
+            f"no image file at {absolute} (looked for {str(path)!r} in the current folder {Path.cwd()}). "
+            "A relative path starts from the notebook's folder; give an absolute path to be sure, e.g. "
+            f"load_image({str(Path.home() / 'Pictures' / path.name)!r}), or put the file next to the notebook."
+        )
+    return _open_bytes(path, str(path), mode)
+
+
+def _load_url(url: str, mode: str) -> Image.Image:
+    if _offline():
+        raise ImageLoadError(
+            f"cannot open {url}: the course is running offline (COURSE_OFFLINE or HF_HUB_OFFLINE is set), "
+            "so nothing is downloaded. Download the picture first (in a browser: right-click, Save image as), "
+            "then give its path: load_image('saved_picture.jpg'); or use a course image such as 'chelsea'."
+        )
+    import requests
+
+    try:
+        response = requests.get(url, timeout=(URL_TIMEOUT, URL_TIMEOUT))
+        response.raise_for_status()
+    except requests.HTTPError as exc:
+        status = exc.response.status_code if exc.response is not None else "?"
+        raise ImageLoadError(
+            f"cannot open {url}: the server answered HTTP {status}. Check the address (copy it with "
+            "right-click, Copy image address), or download the picture and give its path."
+        ) from exc
+    except requests.RequestException as exc:
+        raise ImageLoadError(
+            f"cannot open {url}: no answer from the network ({type(exc).__name__}). If you are offline, "
+            "download the picture first where there is internet and give its path, or use a local file."
+        ) from exc
+    return _open_bytes(io.BytesIO(response.content), f"the file at {url}", mode)
+
+
+def load_image(source: str | os.PathLike[str], mode: str = "RGB") -> Image.Image:
+    """Load an image as a PIL image converted to ``mode`` (default RGB).
+
+    Args:
+        source: a course image key (``"chelsea"``, see ``course catalog``), the path of an image
+            file (``str`` or ``Path``; relative paths start from the current folder, usually the
+            notebook's), or an ``http(s)://`` URL (downloaded, unless the course runs offline).
+        mode: the PIL mode of the result.
+
+    Course images are never downloaded: scikit-image, scikit-learn and ultralytics carry them in
+    their wheels. Your own photos are turned upright by their EXIF orientation.
+
+    Raises:
+        FileNotFoundError: a path that does not exist (the message gives the folder it looked in).
+        ImageLoadError: a file that is not an image or is damaged, a folder, or a URL that cannot be
+            fetched (offline, no network, an HTTP error).
+        UnknownImageError: a name that is neither a course image nor a file (the closest key is
+            suggested); also a ``KeyError``.
     """
+    if isinstance(source, os.PathLike):
+        return _load_path(Path(source), mode)
+    if not isinstance(source, str):
+        raise TypeError(
+            f"load_image takes a course image key, a path or a URL (a str or Path); got {type(source).__name__}"
+        )
+    if source.lower().startswith(("http://", "https://")):
+        return _load_url(source, mode)
+    if source in load_images():
+        return _load_course_image(load_images()[source], mode)
+    if _looks_like_path(source):
+        return _load_path(Path(source), mode)
+    return _load_course_image(image_entry(source), mode)  # raises with a suggestion
+
+
+def _load_course_image(entry: ImageEntry, mode: str) -> Image.Image:
     from PIL import Image
 
-    entry = image_entry(key)
     if entry.source == "skimage":
         import numpy as np
         import skimage.data

@@ -13,14 +13,16 @@ from pathlib import Path
 CACHE_ENV = "COURSE_CACHE"
 
 
-def course_cache() -> Path:
+def course_cache(create: bool = True) -> Path:
     """Return the course's cache folder (``$COURSE_CACHE`` or ``~/.cache/pretrained-course``).
 
-    The folder is created if it does not exist.
+    The folder is created if it does not exist, unless ``create`` is false (``course doctor``
+    only reports on it and must leave no folder behind).
     """
     raw = os.environ.get(CACHE_ENV)
     path = Path(raw).expanduser() if raw else Path.home() / ".cache" / "pretrained-course"
-    path.mkdir(parents=True, exist_ok=True)
+    if create:
+        path.mkdir(parents=True, exist_ok=True)
     return path.resolve()
 
 

@@ -8,7 +8,9 @@ Images may be given as
 * a PIL image (any mode: ``RGB``, ``L``, ``RGBA``, ``P``, ...);
 * a numpy array ``H x W`` (grey), ``H x W x 3`` (RGB) or ``H x W x 4`` (RGBA), either ``uint8``
   in ``0..255`` or float in ``0..1``;
-* a torch tensor ``C x H x W`` (``C`` = 1, 3 or 4) or ``H x W``, on any device.
+* a torch tensor ``C x H x W`` (``C`` = 1, 3 or 4) or ``H x W``, on any device;
+* the path of an image file (``str`` or ``Path``), a URL or a course image key, opened with
+  :func:`course_utils.images.load_image` (its errors say what is wrong with the file).
 
 torch is never imported by this module; a tensor is recognised by its type's module name.
 :func:`to_rgb_array` is the converter the other helpers share.
@@ -29,6 +31,7 @@ Example::
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeAlias
 
@@ -47,13 +50,13 @@ if TYPE_CHECKING:  # only for the type checker; torch is never imported at run t
 __all__ = ["ImageLike", "draw_boxes", "image_grid", "overlay_masks", "to_rgb_array", "topk_bars"]
 
 #: What the helpers accept as an image: PIL image, numpy array or torch tensor (C x H x W).
-ImageLike: TypeAlias = "Image.Image | npt.NDArray[Any] | torch.Tensor"
+ImageLike: TypeAlias = "Image.Image | npt.NDArray[Any] | torch.Tensor | str | os.PathLike[str]"
 
 RGB: TypeAlias = tuple[float, float, float]
 
 _EXPECTED_IMAGE = (
     "expected a PIL image, a numpy array H x W, H x W x 3 or H x W x 4 "
-    "(uint8 0..255 or float 0..1), or a torch tensor C x H x W"
+    "(uint8 0..255 or float 0..1), a torch tensor C x H x W, or the path of an image file"
 )
 
 
@@ -161,6 +164,10 @@ def to_rgb_array(image: ImageLike) -> npt.NDArray[np.uint8]:
         arr = t
     elif isinstance(image, np.ndarray):
         arr = image
+    elif isinstance(image, (str, os.PathLike)):  # a file, URL or course image key: opened as load_image does
+        from .images import load_image
+
+        arr = np.asarray(load_image(image))
     else:
         raise TypeError(f"{_EXPECTED_IMAGE}; got {type(image).__module__}.{type(image).__name__}")
 
@@ -254,7 +261,10 @@ def image_grid(
         >>> fig.savefig("grid.png")
     """
     if isinstance(images, (Image.Image, str, bytes)):
-        raise TypeError(f"images must be a sequence of images; got a single {type(images).__name__}")
+        raise TypeError(
+            f"images must be a sequence of images; got a single {type(images).__name__} "
+            "(for one, use image_grid([image]))"
+        )
     items = list(images)
     if not items:
         raise ValueError("images must hold at least one image; got an empty sequence")

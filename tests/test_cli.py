@@ -132,3 +132,20 @@ def test_prefetch_goes_on_after_a_failure(monkeypatch: pytest.MonkeyPatch, capsy
 
 def test_prefetch_needs_a_selection(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["prefetch"]) == 2
+
+
+@pytest.mark.parametrize("bad", ["99", "1x", "123"])
+def test_prefetch_refuses_a_notebook_that_does_not_exist(bad: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["prefetch", "--dry-run", bad]) == 2
+    err = capsys.readouterr().err
+    assert f"no such notebook: {bad}" in err and "00" in err and "--all" in err
+
+
+def test_doctor_creates_no_cache_folder(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "COURSE_CACHE"}
+    env.update(HOME=str(tmp_path), PYTHONPATH=str(ROOT), COURSE_OFFLINE="1")
+    out = subprocess.run(
+        [sys.executable, "-m", "course_utils", "doctor"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert "disk (course cache)" in out.stdout, out.stdout + out.stderr
+    assert not (tmp_path / ".cache" / "pretrained-course").exists()

@@ -73,6 +73,11 @@ class Server:
                     self.send_body(BODY, announce=len(BODY))
                 elif self.path == "/short-unannounced":
                     self.send_body(third, announce=None)
+                elif self.path == "/loop":  # what a captive portal or a broken mirror can do
+                    self.send_response(302)
+                    self.send_header("Location", "/loop")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
                 elif self.path in ("/missing", "/forbidden", "/error"):
                     self.send_error({"/missing": 404, "/forbidden": 403, "/error": 500}[self.path])
                 elif self.path == "/slow":
@@ -245,6 +250,39 @@ def test_a_server_that_never_answers(silent_port: tuple[int, list[socket.socket]
     assert "did not answer within 0.5 s" in message and "after 2 tries" in message
     assert "check your connection" in message.lower() and "Working offline" in message and str(dest) in message
     assert not dest.exists() and leftovers(dest) == []
+
+
+@pytest.mark.timeout(120)
+def test_the_default_worst_case_is_bounded(silent_port: tuple[int, list[socket.socket]], tmp_path: Path) -> None:
+    """With the defaults, a server that accepts and stays silent costs 3 tries x 10 s + 1 s + 2 s of pauses."""
+    port, accepted = silent_port
+    start = time.monotonic()
+    with pytest.raises(DownloadError) as err:
+        download(f"http://127.0.0.1:{port}/x", tmp_path / "f.bin", SHA, progress=False)
+    elapsed = time.monotonic() - start
+    print(f"worst case with the defaults: {elapsed:.1f} s")
+    assert len(accepted) == 3 and "did not answer within 10 s" in str(err.value) and "after 3 tries" in str(err.value)
+    assert elapsed >= 32.5, "each try waits its full timeout before giving up"  # a lower bound, set by the timeouts
+
+
+def test_a_redirect_loop_says_so_and_what_to_do(server: Server, tmp_path: Path) -> None:
+    dest = tmp_path / "f.bin"
+    with pytest.raises(DownloadError) as err:
+        download(f"{server.url}/loop", dest, SHA, retries=3, backoff=0.01, progress=False)
+    message = str(err.value)
+    assert message.startswith("redirect loop:") and "Exceeded" not in message
+    assert "log in" in message and "Working offline" in message
+    assert server.count("/loop") == 31, "one request plus 30 redirects, and no retry"
+    assert not dest.exists() and leftovers(dest) == []
+
+
+def test_no_lock_file_is_left_beside_the_download(server: Server, tmp_path: Path) -> None:
+    dest = tmp_path / "f.bin"
+    download(f"{server.url}/good", dest, SHA, progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.bin"]
+    with pytest.raises(DownloadError):
+        download(f"{server.url}/missing", tmp_path / "g.bin", SHA, progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.bin"]
 
 
 def test_no_server_at_all(tmp_path: Path) -> None:

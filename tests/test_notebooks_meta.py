@@ -52,3 +52,12 @@ def test_follows_the_notebook_guide(path: Path) -> None:
     assert not re.search(r"^\s*!\s*pip", joined, re.M), "no !pip install in notebooks"
     assert "torch.load(" not in joined or "weights_only=True" in joined
     assert re.search(r"\bassert\b", joined), "key results are checked by code"
+
+
+@pytest.mark.parametrize("path", PATHS, ids=lambda p: p.name)
+def test_opens_in_the_lab_unmodified(path: Path) -> None:
+    """JupyterLab marks a notebook modified on open when it must add cell ids or fix the kernelspec."""
+    from course_utils.lab import lab_problems
+
+    problems = lab_problems(json.loads(path.read_text(encoding="utf-8")), course_lab=True)
+    assert not problems, f"{path.name}: {'; '.join(problems)}. Fix: python -m course_utils.lab {path}"

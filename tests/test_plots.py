@@ -176,7 +176,7 @@ def test_result_is_a_new_writable_array() -> None:
     ("bad", "error", "pattern"),
     [
         ([[1, 2], [3, 4]], TypeError, r"expected a PIL image, a numpy array .* got builtins\.list"),
-        ("photo.jpg", TypeError, r"got builtins\.str"),
+        ("photo.jpg", FileNotFoundError, r"no image file at .*photo\.jpg"),
         (np.zeros((3, 8, 9), np.uint8), ValueError, r"H x W x 3 or H x W x 4; got \(3, 8, 9\) \(channels first\?"),
         (np.zeros((8, 9, 5), np.uint8), ValueError, r"got \(8, 9, 5\)"),
         (np.zeros((2, 8, 9, 3), np.uint8), ValueError, r"H x W, H x W x 3 or H x W x 4; got \(2, 8, 9, 3\)"),
