@@ -343,8 +343,8 @@ def _attempt(url: str, dest: Path, sha256: str, size: int | None, timeout: float
             raise DownloadError(
                 f"redirect loop: {url} kept redirecting (more than {requests.models.DEFAULT_REDIRECT_LIMIT} "
                 "times) and never sent the file. A network that sends every address to its own page "
-                "(a hotel or campus wifi login, a proxy) does this: open any web page in a browser, log in or accept its terms, then run it "
-                f"again; otherwise report the URL to the course. Meanwhile, {_OFFLINE_HINT.format(dest=dest)}."
+                "(a hotel or campus wifi login, a proxy) does this: open any web page in a browser, log in "
+                f"or accept its terms, then run it again; otherwise report the URL to the course. Meanwhile, {_OFFLINE_HINT.format(dest=dest)}."
             ) from exc
         except requests.RequestException as exc:  # an invalid URL: retrying will not help
             raise DownloadError(f"cannot download {url}: {exc}. Report it to the course.") from exc
