@@ -271,6 +271,10 @@ def build_transformers(entry: ModelEntry, out: Path) -> None:
         config = transformers.AutoConfig.for_model(
             spec["model_type"], **text_sizes, **ids, **spec.get("config", {}), **labels
         )
+    if "text_token_ids" in spec:  # composite configs (BLIP): the text model's vocabulary and ids live in text_config
+        config.text_config.vocab_size = len(tokenizer)
+        for field, token in spec["text_token_ids"].items():
+            setattr(config.text_config, field, tokenizer.convert_tokens_to_ids(token))
     config.architectures = [spec["architecture"]]
     config.course_standin = f"{STANDIN_NOTE} (twin of {entry.id})"
     torch.manual_seed(0)
