@@ -77,7 +77,9 @@ def load_labelled_csv(
         raise HomeworkDataError(f"no file at {path}: check the path and the file name.{hint}")
     text = _decode(path)
     if not text.strip():
-        raise HomeworkDataError(f"{path.name} is empty: put a header line ({text_column},{label_column}) and one example per line.")
+        raise HomeworkDataError(
+            f"{path.name} is empty: put a header line ({text_column},{label_column}) and one example per line."
+        )
     reader = csv.reader(io.StringIO(text))
     rows = [(reader.line_num, row) for row in reader]  # line_num: the file's line where the row ends
     header = [h.strip() for h in rows[0][1]]
@@ -105,7 +107,7 @@ def load_labelled_csv(
     if ragged:
         raise HomeworkDataError(
             f"{path.name}: line(s) {_lines(ragged)} have a different number of fields than the header "
-            f"({len(header)}). A text with a comma in it must be in double quotes: \"like, this\"."
+            f'({len(header)}). A text with a comma in it must be in double quotes: "like, this".'
         )
     if empty:
         raise HomeworkDataError(
@@ -125,7 +127,9 @@ def load_labelled_csv(
                 guess = f" (did you mean {close[0]!r}?)" if close else ""
                 parts.append(f"{value!r} on line(s) {_lines(group['line'].tolist())}{guess}")
             raise HomeworkDataError(
-                f"{path.name}: labels outside the set {allowed}: " + "; ".join(parts) + ". Correct them or extend the set."
+                f"{path.name}: labels outside the set {allowed}: "
+                + "; ".join(parts)
+                + ". Correct them or extend the set."
             )
     counts = frame["label"].value_counts()
     if len(counts) < 2:
@@ -236,7 +240,7 @@ def write_report(
     fig, (ax_q, ax_l) = plt.subplots(1, 2, figsize=(10, 0.6 * len(results) + 1.8), sharey=True)
     names = [r.name for r in results]
     ypos = np.arange(len(results))
-    for y, r in zip(ypos, results):
+    for y, r in zip(ypos, results, strict=True):
         if r.accuracy is None:
             ax_q.text(0.02, y, "not scored", va="center", fontsize=9, color="grey")
             continue
@@ -248,7 +252,7 @@ def write_report(
     ax_q.invert_yaxis()
     lat = [r.latency_ms or 0.0 for r in results]
     ax_l.barh(ypos, lat, color=["tab:orange" if r.latency_ms is not None else "lightgrey" for r in results])
-    for y, r in zip(ypos, results):
+    for y, r in zip(ypos, results, strict=True):
         if r.latency_ms is not None:
             ax_l.text(r.latency_ms, y, f" {r.latency_ms:.1f}", va="center", fontsize=9)
     ax_l.set_xlabel("median latency per example (ms), this machine")

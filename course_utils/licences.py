@@ -148,7 +148,9 @@ _ALIASES = {
     "llama-3": "llama3",
 }
 # Text that says plainly that no licence is known.
-_NONE = re.compile(r"^\s*(|none|none stated|not stated|no licen[cs]e.*|unknown|not recorded|other|n/?a)\s*(\(|;|,|$)", re.I)
+_NONE = re.compile(
+    r"^\s*(|none|none stated|not stated|no licen[cs]e.*|unknown|not recorded|other|n/?a)\s*(\(|;|,|$)", re.I
+)
 # Free-text hints, looked for only when the leading id is not recognised.
 _NC_WORDS = re.compile(r"non[- ]?commercial|research[- ]only|research purposes only|\bNC\b", re.I)
 # Bare words too vague to count when they appear inside prose (they still count as the whole leading id).
@@ -191,8 +193,13 @@ def identify(text: str | None) -> Licence:
         for known in _KNOWN
         if known not in _VAGUE and re.search(rf"(?<![a-z0-9]){re.escape(known)}(?![a-z0-9+])", spaced)
     ]
-    found_ids += [alias_to for alias, alias_to in _ALIASES.items() if alias not in _VAGUE and alias_to not in found_ids
-                  and re.search(rf"(?<![a-z0-9]){re.escape(alias)}(?![a-z0-9+])", spaced)]
+    found_ids += [
+        alias_to
+        for alias, alias_to in _ALIASES.items()
+        if alias not in _VAGUE
+        and alias_to not in found_ids
+        and re.search(rf"(?<![a-z0-9]){re.escape(alias)}(?![a-z0-9+])", spaced)
+    ]
     if _NC_WORDS.search(raw):
         found_ids.append("non-commercial")
     if found_ids:
@@ -232,7 +239,9 @@ def _family_answer(lic: Licence, use: str) -> tuple[str, str]:
     if fam == "permissive":
         notice = "keep the copyright and licence notice"
         if lic.id == "apache-2.0":
-            notice = "keep the licence, the NOTICE file and a note of what you changed (it also grants a patent licence)"
+            notice = (
+                "keep the licence, the NOTICE file and a note of what you changed (it also grants a patent licence)"
+            )
         elif lic.id.startswith("cc-by") or lic.id == "odc-by":
             notice = "credit the authors and link the licence"
         if use in ("internal tool", "SaaS"):
@@ -423,9 +432,9 @@ def package_licence(distribution: str) -> str:
         meta = md.metadata(distribution)
     except md.PackageNotFoundError:
         return ""
-    text = (meta.get("License-Expression") or "").strip()
+    text = (meta["License-Expression"] or "").strip()  # a missing field reads as None
     if not text:
-        first_line = (meta.get("License") or "").strip().splitlines()
+        first_line = (meta["License"] or "").strip().splitlines()
         text = first_line[0].strip() if first_line and len(first_line[0]) <= 60 else ""
     if not text or not identify(text).known:
         for classifier in meta.get_all("Classifier") or []:
@@ -462,11 +471,20 @@ def audit() -> list[AuditRow]:
     from .catalog import load_catalog, load_datasets, load_images
 
     rows = [
-        AuditRow("model", e.key, e.id, _recorded(e.licence), _recorded(code_licence_of(e)), _recorded(e.data_licence), e.notebooks)
+        AuditRow(
+            "model",
+            e.key,
+            e.id,
+            _recorded(e.licence),
+            _recorded(code_licence_of(e)),
+            _recorded(e.data_licence),
+            e.notebooks,
+        )
         for e in load_catalog().values()
     ]
     rows += [
-        AuditRow("image", k, im.description, "-", "-", _recorded(im.licence), im.notebooks) for k, im in load_images().items()
+        AuditRow("image", k, im.description, "-", "-", _recorded(im.licence), im.notebooks)
+        for k, im in load_images().items()
     ]
     rows += [
         AuditRow("data set", k, d.name, "-", "-", _recorded(d.licence), d.notebooks) for k, d in load_datasets().items()

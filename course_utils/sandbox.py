@@ -49,7 +49,7 @@ VERDICTS = ("pass", "fail", "error", "timeout")
 
 # The program the child runs. It reads the nonce (so the parent can find its result line among the
 # candidate's own output), installs the guard, runs the candidate, then each test.
-_RUNNER = r'''
+_RUNNER = r"""
 import json, os, sys, traceback
 nonce = sys.stdin.readline().strip()
 root = os.path.realpath(os.getcwd())
@@ -118,7 +118,7 @@ except BaseException as exc:
 out.write("\n" + nonce + json.dumps(result) + "\n")
 out.flush()
 os._exit(0)
-'''
+"""
 
 
 @dataclass(frozen=True)
@@ -134,8 +134,13 @@ class Verdict:
     layers: tuple[str, ...] = field(default=())
 
     def row(self) -> dict[str, object]:
-        return {"candidate": self.name, "verdict": self.status, "tests passed": f"{self.passed}/{self.total}",
-                "detail": self.detail, "seconds": round(self.seconds, 2)}
+        return {
+            "candidate": self.name,
+            "verdict": self.status,
+            "tests passed": f"{self.passed}/{self.total}",
+            "detail": self.detail,
+            "seconds": round(self.seconds, 2),
+        }
 
 
 @lru_cache(maxsize=1)
@@ -155,8 +160,15 @@ def network_namespace_prefix() -> tuple[str, ...]:
 
 def layers(network_namespace: bool = True) -> tuple[str, ...]:
     """The isolation layers :func:`run_candidate` uses here."""
-    found = ["separate process group", "wall-clock timeout", "RLIMIT_CPU", "RLIMIT_AS", "RLIMIT_FSIZE",
-             "throw-away working directory", "audit-hook guard (Python-level)"]
+    found = [
+        "separate process group",
+        "wall-clock timeout",
+        "RLIMIT_CPU",
+        "RLIMIT_AS",
+        "RLIMIT_FSIZE",
+        "throw-away working directory",
+        "audit-hook guard (Python-level)",
+    ]
     if network_namespace and network_namespace_prefix():
         found.append("network namespace (unshare " + " ".join(network_namespace_prefix()[1:]) + ")")
     return tuple(found)
@@ -199,8 +211,13 @@ def run_candidate(
         prefix = list(network_namespace_prefix()) if network_namespace else []
         proc = subprocess.Popen(
             [*prefix, sys.executable, "-I", "runner.py"],
-            cwd=work, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            preexec_fn=_limits(cpu_seconds, memory_mb, file_mb), start_new_session=True,
+            cwd=work,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            preexec_fn=_limits(cpu_seconds, memory_mb, file_mb),
+            start_new_session=True,
         )
         timed_out = False
         try:
@@ -221,12 +238,19 @@ def run_candidate(
     result = None
     for line in stdout.decode("utf-8", "replace").splitlines():
         if line.startswith(nonce):
-            result = json.loads(line[len(nonce):])
+            result = json.loads(line[len(nonce) :])
     if result is None:
         rc = proc.returncode
         if rc is not None and rc < 0 and -rc in (signal.SIGXCPU, signal.SIGKILL):
-            return Verdict(name, "timeout", f"killed by {signal.Signals(-rc).name} (CPU limit {cpu_seconds} s)",
-                           0, total, seconds, used)
+            return Verdict(
+                name,
+                "timeout",
+                f"killed by {signal.Signals(-rc).name} (CPU limit {cpu_seconds} s)",
+                0,
+                total,
+                seconds,
+                used,
+            )
         tail = stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or [f"exit status {rc}"]
         return Verdict(name, "error", f"no result: {tail[0][:200]}", 0, total, seconds, used)
     return Verdict(name, result["verdict"], result["detail"], result["passed"], result["total"], seconds, used)

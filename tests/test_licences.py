@@ -43,8 +43,16 @@ def test_identify_reads_ids_and_free_text(text: str, lid: str, fam: str) -> None
 
 @pytest.mark.parametrize(
     "text",
-    ["", None, "none stated (model card); base model roberta-base is MIT", "unknown", "other",
-     "WebText (scraped web pages; not released)", "submitted to MITx", "a licence invented next year"],
+    [
+        "",
+        None,
+        "none stated (model card); base model roberta-base is MIT",
+        "unknown",
+        "other",
+        "WebText (scraped web pages; not released)",
+        "submitted to MITx",
+        "a licence invented next year",
+    ],
 )
 def test_what_is_not_recognised_stays_unknown(text: str | None) -> None:
     assert family(text) == "unknown"
@@ -97,7 +105,9 @@ def test_combined_answer_keeps_the_worst_part() -> None:
     agpl_code = may_i_use("MIT", "SaaS", code="AGPL-3.0", data="CC0-1.0")
     assert agpl_code.verdict == CONDITIONS and any("AGPL" in r or "Affero" in r for r in agpl_code.reasons)
     # data under non-commercial terms: unsettled whether it binds the weights, so "ask", not "no" and not "yes"
-    nc_data = may_i_use("Apache-2.0", "commercial product", code="Apache-2.0", data="ImageNet-1k: non-commercial research terms")
+    nc_data = may_i_use(
+        "Apache-2.0", "commercial product", code="Apache-2.0", data="ImageNet-1k: non-commercial research terms"
+    )
     assert nc_data.verdict == ASK and "unsettled" in nc_data.reasons[-1]
     # a part nobody recorded is unknown: never an unconditional yes
     missing = may_i_use("MIT", "internal tool", code="", data="")

@@ -25,7 +25,4 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 )
 def test_lint(command: tuple[str, ...]) -> None:
     out = _run(*command)
-    assert out.returncode == 0, (
-        f"`python -m {' '.join(command)}` found problems:\n"
-        + (out.stdout + out.stderr)[-4000:]
-    )
+    assert out.returncode == 0, f"`python -m {' '.join(command)}` found problems:\n" + (out.stdout + out.stderr)[-4000:]

@@ -66,7 +66,9 @@ def test_deleting_files_outside_the_sandbox_is_refused(tmp_path: Path) -> None:
 
 
 def test_files_inside_the_working_directory_are_allowed_and_thrown_away() -> None:
-    code = "open('scratch.txt', 'w').write('x')\nimport os\nos.remove('scratch.txt')\ndef add(a, b):\n    return a + b\n"
+    code = (
+        "open('scratch.txt', 'w').write('x')\nimport os\nos.remove('scratch.txt')\ndef add(a, b):\n    return a + b\n"
+    )
     assert run_candidate(code, TESTS).status == "pass"
 
 
@@ -90,13 +92,16 @@ def test_network_is_refused() -> None:
         for code in (
             f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=2)\n",
             "import socket\nsocket.getaddrinfo('example.com', 80)\n",
-            "import urllib.request\nurllib.request.urlopen('http://127.0.0.1:%d/', timeout=2)\n" % port,
+            f"import urllib.request\nurllib.request.urlopen('http://127.0.0.1:{port}/', timeout=2)\n",
         ):
             v = run_candidate(code + "def add(a, b):\n    return a + b\n", TESTS)
             assert v.status == "error", (code, v)
         # Without the network namespace the audit hook alone must still refuse the connection.
-        v = run_candidate(f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=2)\n", TESTS,
-                          network_namespace=False)
+        v = run_candidate(
+            f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=2)\n",
+            TESTS,
+            network_namespace=False,
+        )
         assert v.status == "error" and "sandbox" in v.detail, v
     finally:
         server.close()
@@ -105,8 +110,11 @@ def test_network_is_refused() -> None:
 
 
 def test_new_processes_are_refused() -> None:
-    for code in ("import os\nos.system('true')\n", "import subprocess\nsubprocess.run(['true'])\n",
-                 "import os\nwhile True:\n    os.fork()\n"):
+    for code in (
+        "import os\nos.system('true')\n",
+        "import subprocess\nsubprocess.run(['true'])\n",
+        "import os\nwhile True:\n    os.fork()\n",
+    ):
         v = run_candidate(code, TESTS)
         assert v.status == "error" and "sandbox" in v.detail, (code, v)
 
@@ -144,6 +152,13 @@ def test_pass_at_k_known_values_and_bad_input() -> None:
 def test_run_all_keeps_the_order_of_the_candidates() -> None:
     from course_utils.sandbox import run_all
 
-    got = run_all({"ok": "def add(a, b):\n    return a + b\n", "bad": "def add(a, b):\n    return a\n",
-                   "boom": "raise RuntimeError('x')\n"}, TESTS, workers=3)
+    got = run_all(
+        {
+            "ok": "def add(a, b):\n    return a + b\n",
+            "bad": "def add(a, b):\n    return a\n",
+            "boom": "raise RuntimeError('x')\n",
+        },
+        TESTS,
+        workers=3,
+    )
     assert [(v.name, v.status) for v in got] == [("ok", "pass"), ("bad", "fail"), ("boom", "error")]
