@@ -70,6 +70,10 @@ def lab_env(home: Path) -> dict[str, str]:
 def running_lab(home: Path) -> Iterator[Lab]:
     """Run ``./course.sh lab --port P --no-browser --IdentityProvider.token=T`` until the block ends."""
     home.mkdir(parents=True, exist_ok=True)
+    # The tests run notebooks of the repository itself: JupyterLab must not autosave their outputs into it.
+    docmanager = home / "user-settings" / "@jupyterlab" / "docmanager-extension"
+    docmanager.mkdir(parents=True, exist_ok=True)
+    (docmanager / "plugin.jupyterlab-settings").write_text('{"autosave": false}\n', encoding="utf-8")
     port, token = free_port(), secrets.token_hex(16)
     log = home / "lab.log"
     with log.open("wb") as out:

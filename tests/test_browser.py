@@ -154,6 +154,7 @@ def click_menu(driver: Any, menu: str, label: str) -> None:
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_run_all_cells_in_the_browser(lab: Lab, browser: Any, name: str) -> None:
     expected = code_cell_count(name)
+    on_disk = (ROOT / "notebooks" / name).read_bytes()
     started = time.monotonic()
     browser.get(lab.url(f"lab/tree/{name}", "reset"))
     wait_for(
@@ -190,3 +191,4 @@ def test_run_all_cells_in_the_browser(lab: Lab, browser: Any, name: str) -> None
     assert all(w > 0 and h > 0 for w, h in images), f"an image did not render: {images}"
     if name.startswith("10"):
         assert images, "the vision notebook shows its pictures"
+    assert (ROOT / "notebooks" / name).read_bytes() == on_disk, f"{name} was saved by the lab (autosave must be off)"

@@ -16,7 +16,7 @@ from notebook_scan import code_cells, notebook_paths
 
 # Words that mark a wall-clock, speed or memory measurement when they appear in an assert's condition.
 CLOCKY = re.compile(
-    r"(latenc|elapsed|seconds|\btook\b|duration|speed|throughput|per_s\b|_per_sec|fps|perf_counter|monotonic|"
+    r"(latenc|elapsed|seconds|\btook\b|duration|speed|throughput|per_s\b|_per_sec|fps|perf_counter|monotonic\(|"
     r"time\(|timeit|timing|\bsec\b|_sec\b|s per epoch|s/epoch|wall|peak|rss|memory|max_memory|tracemalloc)",
     re.I,
 )
