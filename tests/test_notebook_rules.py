@@ -55,8 +55,10 @@ _PASS_THROUGH = {"perf_counter", "perf_counter_ns", "monotonic", "time", "proces
 def _arithmetic(value: ast.expr) -> bool:
     """True for expressions that compute a number from their inputs (a ratio, a difference, a lookup), so a timing
     going in means a timing coming out; False for building tables or calling models, which would taint too much."""
-    if isinstance(value, (ast.BinOp, ast.UnaryOp, ast.Name, ast.Subscript, ast.Attribute, ast.Compare)):
+    if isinstance(value, (ast.BinOp, ast.UnaryOp, ast.Name, ast.Compare)):
         return True
+    if isinstance(value, ast.Subscript):  # a direct lookup, not a table built by a chain of calls
+        return isinstance(value.value, ast.Name)
     if isinstance(value, ast.Call):
         func = value.func
         name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")

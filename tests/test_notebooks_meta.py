@@ -59,5 +59,5 @@ def test_opens_in_the_lab_unmodified(path: Path) -> None:
     """JupyterLab marks a notebook modified on open when it must add cell ids or fix the kernelspec."""
     from course_utils.lab import lab_problems
 
-    problems = lab_problems(json.loads(path.read_text(encoding="utf-8")), course_lab=True)
+    problems = lab_problems(json.loads(path.read_text(encoding="utf-8")))
     assert not problems, f"{path.name}: {'; '.join(problems)}. Fix: python -m course_utils.lab {path}"
