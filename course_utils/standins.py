@@ -297,14 +297,14 @@ def build_transformers(entry: ModelEntry, out: Path) -> None:
     if "image_processor" in spec:
         ip = spec["image_processor"]
         image_processor = getattr(transformers, ip["class"])(**ip.get("kwargs", {}))
+    elif "feature_extractor" in spec:  # audio models: the real feature extractor class with its settings
+        fe = spec["feature_extractor"]
+        image_processor = getattr(transformers, fe["class"])(**fe.get("kwargs", {}))
     if "processor_class" in spec:
         role = "feature_extractor" if "feature_extractor" in spec else "image_processor"
         parts = {role: image_processor, "tokenizer": tokenizer}
         processor = getattr(transformers, spec["processor_class"])(**{k: v for k, v in parts.items() if v is not None})
         processor.save_pretrained(out)
-    elif "feature_extractor" in spec:  # audio models: the real feature extractor class with its settings
-        fe = spec["feature_extractor"]
-        image_processor = getattr(transformers, fe["class"])(**fe.get("kwargs", {}))
     else:
         for part in (tokenizer, image_processor):
             if part is not None:
