@@ -66,8 +66,9 @@ class FreshRun:
     samples: int
 
 
-def _measure(prepare: Callable[..., Any], work: Callable[[Any], Any], args: tuple, kwargs: dict,
-             interval_s: float) -> dict[str, Any]:
+def _measure(
+    prepare: Callable[..., Any], work: Callable[[Any], Any], args: tuple, kwargs: dict, interval_s: float
+) -> dict[str, Any]:
     """Run in the child: prepare, then sample the RSS while the work runs."""
     import gc
 
@@ -112,7 +113,8 @@ def _dumps_by_value(payload: object, functions: tuple[Callable[..., Any], ...]) 
     modules = {
         sys.modules[f.__module__]
         for f in functions
-        if getattr(f, "__module__", None) not in (None, "__main__") and f.__module__ in sys.modules
+        if getattr(f, "__module__", None) not in (None, "__main__")
+        and f.__module__ in sys.modules
         and not f.__module__.startswith("course_utils")
         and "site-packages" not in str(getattr(sys.modules[f.__module__], "__file__", ""))  # libraries: by reference
     }
@@ -154,7 +156,11 @@ def in_fresh_process(
         try:
             proc = subprocess.run(
                 [sys.executable, "-m", "course_utils.measure", str(task), str(out)],
-                capture_output=True, text=True, timeout=timeout_s, env=env, check=False,
+                capture_output=True,
+                text=True,
+                timeout=timeout_s,
+                env=env,
+                check=False,
             )
         except subprocess.TimeoutExpired:
             raise FreshProcessError(f"the fresh process did not finish within {timeout_s:g} s") from None
@@ -167,8 +173,12 @@ def in_fresh_process(
         raise FreshProcessError(f"the work failed in the fresh process:\n{payload['traceback']}")
     baseline, peak = payload["baseline"] / 1e6, payload["peak"] / 1e6
     return FreshRun(
-        result=payload["result"], baseline_mb=baseline, peak_mb=peak, growth_mb=max(peak - baseline, 0.0),
-        seconds=payload["seconds"], samples=payload["samples"],
+        result=payload["result"],
+        baseline_mb=baseline,
+        peak_mb=peak,
+        growth_mb=max(peak - baseline, 0.0),
+        seconds=payload["seconds"],
+        samples=payload["samples"],
     )
 
 
