@@ -125,7 +125,8 @@ case "$cmd" in
         export COURSE_STRICT="${COURSE_STRICT:-1}"   # meaning checks raise under test (in class they only warn)
         export COURSE_CACHE="${COURSE_CACHE:-$ROOT/.course-cache}"
         cd "$ROOT"
-        exec "$VENV/bin/python" -m pytest "$@" ;;
+        # Both cores: one worker per core, a notebook's cells stay together in one kernel (--dist loadfile).
+        exec "$VENV/bin/python" -m pytest -n "${COURSE_TEST_WORKERS:-2}" --dist loadfile "$@" ;;
     doctor|prefetch|catalog)
         ensure_env
         exec "$VENV/bin/course" "$cmd" "$@" ;;
