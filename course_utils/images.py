@@ -83,7 +83,11 @@ def _open_bytes(data: io.BytesIO | Path, where: str, mode: str) -> Image.Image:
 
     try:
         image = Image.open(data)
-    except UnidentifiedImageError as exc:
+    except (UnidentifiedImageError, ModuleNotFoundError) as exc:
+        # ultralytics, once imported, wraps Image.open and retries an unreadable file with pi_heif (HEIC), which is
+        # not installed: that is still "not an image Pillow can read".
+        if isinstance(exc, ModuleNotFoundError) and exc.name != "pi_heif":
+            raise
         raise ImageLoadError(
             f"{where} is not an image that Pillow can read (it opened, but its contents are not JPEG, PNG, "
             "GIF, BMP, TIFF, WebP or another image format). Check that it is the picture you meant: a web "

@@ -66,6 +66,16 @@ def test_a_file_that_is_not_an_image(tmp_path: Path) -> None:
     assert "is not an image that Pillow can read" in str(err.value) and "save it again" in str(err.value)
 
 
+def test_a_file_that_is_not_an_image_after_ultralytics_is_imported(tmp_path: Path) -> None:
+    """ultralytics wraps Image.open and retries with pi_heif, which is not installed: the message stays the same."""
+    import ultralytics  # noqa: F401  (its import installs the wrapper)
+
+    fake = tmp_path / "page.jpg"
+    fake.write_text("<html><body>not a picture</body></html>", encoding="utf-8")
+    with pytest.raises(ImageLoadError, match="is not an image that Pillow can read"):
+        load_image(fake)
+
+
 def test_a_damaged_image(photo: Path, tmp_path: Path) -> None:
     cut = tmp_path / "cut.jpg"
     Image.open(photo).convert("RGB").resize((400, 300)).save(cut, quality=95)
