@@ -6,6 +6,7 @@
 #   ./course.sh test       set up (first time only) and run the whole test suite, offline
 #   ./course.sh doctor     check versions, device, disk, memory, hub, system packages
 #   ./course.sh prefetch 01 02 | --all    download the real models of some notebooks (needs internet)
+#   ./course.sh student    write student copies of the notebooks to student/ (solutions replaced by stubs)
 #   ./course.sh setup      only set up
 #
 # Environment: COURSE_PYTHON (a Python 3.11 to use), COURSE_OFFLINE (tests default to 1),
@@ -127,11 +128,17 @@ case "$cmd" in
         cd "$ROOT"
         # Both cores: one worker per core, a notebook's cells stay together in one kernel (--dist loadfile).
         exec "$VENV/bin/python" -m pytest -n "${COURSE_TEST_WORKERS:-2}" --dist loadfile "$@" ;;
+    student)
+        # Homework copies: each solution replaced by a stub that says "your answer goes here", checks kept
+        # (nbgrader's own preprocessors; an instructor with an nbgrader course uses generate_assignment).
+        ensure_env
+        cd "$ROOT"
+        exec "$VENV/bin/python" -m course_utils.student "$@" notebooks/[0-9][0-9]_*.ipynb ;;
     doctor|prefetch|catalog)
         ensure_env
         exec "$VENV/bin/course" "$cmd" "$@" ;;
     -h|--help|help)
-        sed -n '2,13p' "$0" ;;
+        sed -n '2,14p' "$0" ;;
     *)
-        die "unknown command '$cmd' (use: lab, test, doctor, prefetch, catalog, setup)" ;;
+        die "unknown command '$cmd' (use: lab, test, student, doctor, prefetch, catalog, setup)" ;;
 esac

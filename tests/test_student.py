@@ -1,0 +1,186 @@
+"""Student copies for homework: nbgrader metadata, no solution left, stubs that fail clearly, checks that pass again.
+
+* every notebook's exercises carry nbgrader metadata that nbgrader's own validator accepts;
+* ``./course.sh student`` writes copies with no line of any solution in them;
+* a student copy runs top to bottom except its exercises: each solution cell stops with
+  "your answer goes here" and each check fails, while every other cell runs (executed here for
+  two quick notebooks, the rest share the same structure, checked statically);
+* putting the instructor's solutions back makes every check pass;
+* ``nbgrader generate_assignment`` itself turns a course notebook into the same student copy.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from course_utils import student
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+QUICK = ["19_graph_ml.ipynb", "22_licences.ipynb"]  # two of the quickest notebooks, run for real
+
+
+def _load(path: Path) -> dict[str, Any]:
+    nb: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return nb
+
+
+def _code_lines(nb: dict[str, Any]) -> set[str]:
+    return {line.strip() for cell in nb["cells"] for line in "".join(cell["source"]).split("\n")}
+
+
+def _given_lines(nb: dict[str, Any]) -> set[str]:
+    """Lines of ``nb`` outside solution regions and written answers (what a student copy may show)."""
+    given: set[str] = set()
+    for cell, role in zip(nb["cells"], student.exercise_roles(nb), strict=True):
+        lines = "".join(cell["source"]).split("\n")
+        if role is not None and role[0] == "answer":
+            continue
+        if role is not None and role[0] == "solution":
+            stripped = [x.strip() for x in lines]
+            lines = lines[: stripped.index(student.BEGIN)] + lines[stripped.index(student.END) + 1 :]
+        given |= {line.strip() for line in lines}
+    return given
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name[:2])
+def test_exercises_are_marked_for_nbgrader(path: Path) -> None:
+    from nbgrader.nbgraderformat import MetadataValidator
+
+    nb = _load(path)
+    assert student.problems(nb) == [], f"{path.name}: {student.problems(nb)}"
+    MetadataValidator().validate_nb(nbformat.reads(path.read_text(encoding="utf-8"), as_version=4))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name[:2])
+def test_student_copy_has_no_solution_and_keeps_every_check(path: Path) -> None:
+    nb = _load(path)
+    copy = student.student_copy(nb)
+    shown = _code_lines(copy)
+    leaked = sorted(line for line in set(student.solution_lines(nb)) - _given_lines(nb) if line in shown)
+    assert not leaked, f"{path.name}: solution lines left in the student copy: {leaked[:5]}"
+    roles = student.exercise_roles(nb)
+    for cell, new, role in zip(nb["cells"], copy["cells"], roles, strict=True):
+        if role is None or role[0] == "check":
+            assert "".join(new["source"]) == "".join(cell["source"])  # everything else untouched
+        elif role[0] == "solution":
+            assert "your answer goes here" in "".join(new["source"])
+        if role is not None and role[0] == "check":
+            assert new["metadata"].get("editable") is False  # checks are locked (nbgrader's LockCells)
+    assert all(not c.get("outputs") for c in copy["cells"] if c["cell_type"] == "code")
+    restored = student.restore_solutions(copy, nb)
+    assert ["".join(c["source"]) for c in restored["cells"]] == ["".join(c["source"]) for c in nb["cells"]]
+
+
+def test_marking_a_notebook_without_delimiters_or_checks_is_refused() -> None:
+    nb = {
+        "cells": [
+            {"cell_type": "code", "metadata": {}, "source": "# Solution 1: no delimiters\nx = 1", "outputs": []},
+            {
+                "cell_type": "code",
+                "metadata": {},
+                "source": "# Solution 2: x\n### BEGIN SOLUTION\ny = 2",
+                "outputs": [],
+            },
+        ]
+    }
+    student.mark(nb)
+    found = " | ".join(student.problems(nb))
+    assert "needs exactly one '### BEGIN SOLUTION'" in found
+    assert "the next cell must be its '# Check' cell" in found
+    with pytest.raises(ValueError, match="cannot make a student copy"):
+        student.student_copy(nb)
+
+
+def _execute(nb: dict[str, Any], workdir: Path) -> nbformat.NotebookNode:
+    node = nbformat.reads(json.dumps(nb), as_version=4)
+    env = {"COURSE_OFFLINE": "1", "MPLBACKEND": "Agg"}
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        client = NotebookClient(
+            node,
+            timeout=600,
+            kernel_name="python3",
+            allow_errors=True,
+            resources={"metadata": {"path": str(workdir)}},
+        )
+        client.execute()
+    finally:
+        for key, value in old.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    return node
+
+
+def _errors(cell: nbformat.NotebookNode) -> list[str]:
+    return [f"{o['ename']}: {o['evalue']}" for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+
+
+@pytest.mark.parametrize("name", QUICK, ids=lambda n: n[:2])
+def test_student_copy_runs_except_the_exercises_and_the_solutions_make_it_pass(name: str) -> None:
+    path = ROOT / "notebooks" / name
+    nb = _load(path)
+    copy = student.student_copy(nb)
+    ran = _execute(copy, path.parent)
+    roles = student.exercise_roles(nb)
+    for i, (cell, role) in enumerate(zip(ran.cells, roles, strict=True)):
+        if cell.cell_type != "code":
+            continue
+        errors = _errors(cell)
+        if role is None:
+            assert not errors, f"{name} cell {i} failed in the student copy: {errors}"
+        elif role[0] == "solution":
+            assert errors and "NotImplementedError: your answer goes here" in errors[0], (i, errors)
+        else:  # a check with no answer to check must fail
+            assert errors, f"{name} cell {i} ({role[1]}) passed with no answer given"
+    back = _execute(student.restore_solutions(copy, nb), path.parent)
+    failed = {i: _errors(c) for i, c in enumerate(back.cells) if c.cell_type == "code" and _errors(c)}
+    assert not failed, f"{name} with the instructor's solutions put back: {failed}"
+
+
+def test_course_sh_student_writes_every_copy(tmp_path: Path) -> None:
+    out = tmp_path / "student"
+    done = subprocess.run(
+        [str(ROOT / "course.sh"), "student", "--out", str(out)],
+        env={**os.environ, "COURSE_NO_SETUP": "1"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in out.glob("*.ipynb")) == [p.name for p in NOTEBOOKS]
+    assert f"{len(NOTEBOOKS)} student copies" in done.stdout
+
+
+def test_nbgrader_generate_assignment_agrees(tmp_path: Path) -> None:
+    name = QUICK[1]
+    source = tmp_path / "source" / "homework"
+    source.mkdir(parents=True)
+    shutil.copy(ROOT / "notebooks" / name, source / name)
+    shutil.copy(ROOT / "nbgrader_config.py", tmp_path / "nbgrader_config.py")  # the course's stubs
+    bindir = str(Path(sys.executable).parent)
+    done = subprocess.run(
+        [f"{bindir}/nbgrader", "generate_assignment", "homework", "--no-db", "--force"],
+        cwd=tmp_path,
+        env={**os.environ, "PATH": bindir + os.pathsep + os.environ.get("PATH", "")},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    theirs = _load(tmp_path / "release" / "homework" / name)
+    ours = student.student_copy(_load(ROOT / "notebooks" / name))
+    assert ["".join(c["source"]) for c in theirs["cells"]] == ["".join(c["source"]) for c in ours["cells"]]
