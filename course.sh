@@ -6,6 +6,7 @@
 #   ./course.sh test       set up (first time only) and run the whole test suite, offline
 #   ./course.sh doctor     check versions, device, disk, memory, hub, system packages
 #   ./course.sh prefetch 01 02 | --all    download the real models of some notebooks (needs internet)
+#   ./course.sh colab      on Google Colab: install into Colab's own Python (the notebooks' first cell runs it)
 #   ./course.sh student    write student copies of the notebooks to student/ (solutions replaced by stubs)
 #   ./course.sh setup      only set up
 #
@@ -41,7 +42,7 @@ system_packages() {
     command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)   # test speech for notebooks 16-17
     command -v sox >/dev/null 2>&1 || missing+=(sox)               # audio effects (speed, resampling) for 16-17
     # Chromium and its driver: the test suite runs notebooks in JupyterLab in a real browser (tests/test_browser.py).
-    if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1 && [ "${COURSE_NO_BROWSER:-0}" != "1" ]; then
         command -v chromium >/dev/null 2>&1 || missing+=(chromium)
         command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
     fi
@@ -128,6 +129,18 @@ case "$cmd" in
         cd "$ROOT"
         # Both cores: one worker per core, a notebook's cells stay together in one kernel (--dist loadfile).
         exec "$VENV/bin/python" -m pytest -n "${COURSE_TEST_WORKERS:-2}" --dist loadfile "$@" ;;
+    colab)
+        # Google Colab has no use for a virtual environment: the pins go into its own Python, the system
+        # packages come from apt (Colab runs as root); no browser, the test suite does not run there.
+        py="${COURSE_PYTHON:-python3}"
+        COURSE_NO_BROWSER=1 system_packages
+        say "installing the pinned packages into $("$py" --version 2>&1) (the pins are tested with 3.11)"
+        "$py" -m pip install --quiet -r "$ROOT/requirements.txt" \
+            || die "installing requirements.txt failed (see pip's message above); rerun the cell, or report which pin broke"
+        "$py" -m pip install --quiet --no-deps -r "$ROOT/requirements-nodeps.txt" || die "installing requirements-nodeps.txt failed"
+        "$py" -m pip install --quiet --no-deps -e "$ROOT" || die "installing course_utils failed"
+        touch "$ROOT/.colab-installed"
+        say "installed: restart the session (Runtime > Restart session), then run the notebook again" ;;
     student)
         # Homework copies: each solution replaced by a stub that says "your answer goes here", checks kept
         # (nbgrader's own preprocessors; an instructor with an nbgrader course uses generate_assignment).
@@ -138,7 +151,7 @@ case "$cmd" in
         ensure_env
         exec "$VENV/bin/course" "$cmd" "$@" ;;
     -h|--help|help)
-        sed -n '2,14p' "$0" ;;
+        sed -n '2,15p' "$0" ;;
     *)
-        die "unknown command '$cmd' (use: lab, test, student, doctor, prefetch, catalog, setup)" ;;
+        die "unknown command '$cmd' (use: lab, test, colab, student, doctor, prefetch, catalog, setup)" ;;
 esac

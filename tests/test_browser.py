@@ -183,7 +183,8 @@ def test_run_all_cells_in_the_browser(lab: Lab, browser: Any, name: str) -> None
     assert not errors, f"{name}: error output in the browser:\n" + "\n---\n".join(errors)
     counts = [c["prompt"].strip() for c in code]
     assert counts == [f"[{i}]:" for i in range(1, len(code) + 1)], f"every code cell ran once, in order: {counts}"
-    first = code[0]["outputs"]
+    assert not code[0]["outputs"], "the Colab cell prints nothing outside Colab"
+    first = code[1]["outputs"]
     assert first and first[0]["text"].startswith("[course] "), f"the first output is the status line: {first[:1]}"
     stderr = [o["text"] for c in code for o in c["outputs"] if o["mime"] == STDERR_MIME]
     assert not [s for s in stderr if "HF_HUB_OFFLINE" in s], f"advice to leave offline mode shown: {stderr}"

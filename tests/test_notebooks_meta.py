@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from notebook_scan import code_cells, notebook_paths
 
+from course_utils.colab import colab_cell
+
 PATHS = notebook_paths()
 
 
@@ -39,7 +41,8 @@ def test_follows_the_notebook_guide(path: Path) -> None:
     code = code_cells(path)
     assert nb["cells"][0]["cell_type"] == "markdown" and md.startswith("# "), "starts with a title"
     assert "You will learn" in md and re.search(r"\*\*Time\*\*", md), "states outcomes and time"
-    assert "setup(" in code[0], "the first code cell calls the course's setup()"
+    assert code[0] == colab_cell(), "the first code cell is the course's Colab cell (python -m course_utils.colab)"
+    assert "setup(" in code[1], "the second code cell calls the course's setup()"
     assert re.search(r"^#+ Exercises", md, re.M) and re.search(r"^#+ Solutions", md, re.M)
     assert re.search(r"^#+ Going further", md, re.M)
     assert re.search(r"^#+ .*When it fails", md, re.M | re.I), "shows a failure, not only states it"
