@@ -7,6 +7,7 @@
 #   ./course.sh doctor     check versions, device, disk, memory, hub, system packages
 #   ./course.sh prefetch 01 02 | --all    download the real models of some notebooks (needs internet)
 #   ./course.sh colab      on Google Colab: install into Colab's own Python (the notebooks' first cell runs it)
+#   ./course.sh site [NN ...]  build the course's web site with outputs into build/site/html (all notebooks: ~15 min)
 #   ./course.sh student    write student copies of the notebooks to student/ (solutions replaced by stubs)
 #   ./course.sh setup      only set up
 #
@@ -141,6 +142,13 @@ case "$cmd" in
         "$py" -m pip install --quiet --no-deps -e "$ROOT" || die "installing course_utils failed"
         touch "$ROOT/.colab-installed"
         say "installed: restart the session (Runtime > Restart session), then run the notebook again" ;;
+    site)
+        # Executes the notebooks (real models online, offline copies/stand-ins offline: each page's banner says which)
+        # and builds the static site with Sphinx + myst-nb.
+        ensure_env
+        export COURSE_CACHE="${COURSE_CACHE:-$ROOT/.course-cache}"
+        cd "$ROOT"
+        exec "$VENV/bin/python" -m course_utils.site "$@" ;;
     student)
         # Homework copies: each solution replaced by a stub that says "your answer goes here", checks kept
         # (nbgrader's own preprocessors; an instructor with an nbgrader course uses generate_assignment).
@@ -151,7 +159,7 @@ case "$cmd" in
         ensure_env
         exec "$VENV/bin/course" "$cmd" "$@" ;;
     -h|--help|help)
-        sed -n '2,15p' "$0" ;;
+        sed -n '2,16p' "$0" ;;
     *)
-        die "unknown command '$cmd' (use: lab, test, colab, student, doctor, prefetch, catalog, setup)" ;;
+        die "unknown command '$cmd' (use: lab, test, site, colab, student, doctor, prefetch, catalog, setup)" ;;
 esac

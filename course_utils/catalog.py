@@ -29,10 +29,12 @@ CATALOG_PATH = Path(__file__).with_name("catalog.toml")
 FRAGMENTS_DIR = Path(__file__).with_name("catalog.d")
 
 #: Libraries that download their real model from a hub (online) and have a packaged copy or a stand-in offline.
-HUB_LIBRARIES = ("transformers", "sentence-transformers", "timm", "open_clip", "torchvision", "ultralytics")
+HUB_LIBRARIES = ("transformers", "sentence-transformers", "timm", "open_clip", "torchvision", "ultralytics", "tabpfn")
 #: Any other library (tesseract, rapidocr, spacy, faster-whisper, ...) brings its real model with an installed
 #: package: nothing to download, the same online and offline; such entries use ``offline = "installed"``.
-OFFLINE_ROUTES = ("packaged", "stand-in", "installed")
+#: ``"online-only"``: no real copy ships and a stand-in would teach nothing (its ``offline_note`` says why);
+#: offline its cells skip and say so.
+OFFLINE_ROUTES = ("packaged", "stand-in", "installed", "online-only")
 IMAGE_SOURCES = ("skimage", "ultralytics", "sklearn")
 SECTIONS = ("models", "images", "datasets")
 
@@ -108,6 +110,7 @@ class ModelEntry:
     installed: Installed | None = None
     code_licence: str = ""  # licence of the code that runs the weights ("" = not recorded)
     data_licence: str = ""  # terms of the training data ("" = not recorded)
+    offline_note: str = ""  # for offline = "online-only": why no offline copy or stand-in exists
 
     def card(self) -> str:
         """One line for a notebook to print the first time it loads the model."""
@@ -182,6 +185,8 @@ def _entry(key: str, raw: dict[str, Any]) -> ModelEntry:
         )
     elif raw["offline"] == "stand-in" and "standin" not in raw:
         raise ValueError(f"{where}: offline = 'stand-in' needs a [models.{key}.standin] table")
+    elif raw["offline"] == "online-only" and not raw.get("offline_note"):
+        raise ValueError(f"{where}: offline = 'online-only' needs an offline_note saying why there is no offline copy")
     installed = None
     if raw["offline"] == "installed":
         spec = raw.get("installed", {})
@@ -214,6 +219,7 @@ def _entry(key: str, raw: dict[str, Any]) -> ModelEntry:
         installed=installed,
         code_licence=str(raw.get("code_licence", "")),
         data_licence=str(raw.get("data_licence", "")),
+        offline_note=str(raw.get("offline_note", "")),
     )
 
 

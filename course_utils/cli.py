@@ -241,9 +241,24 @@ def download_real(entry: ModelEntry) -> str:
             return str(target / attempt_download_asset(entry.id))
         finally:
             os.chdir(here)
+    if entry.library == "tabpfn":
+        return _download_tabpfn(entry)
     from huggingface_hub import snapshot_download
 
     return snapshot_download(repo_id=offline.hf_repo_id(entry), revision=offline.hf_revision(entry))
+
+
+def _download_tabpfn(entry: ModelEntry) -> str:
+    """TabPFN's own downloader, into TabPFN's own cache (the v2 classifier's default checkpoint)."""
+    os.environ.setdefault("TABPFN_DISABLE_TELEMETRY", "1")
+    from tabpfn.constants import ModelVersion
+    from tabpfn.model_loading import ModelSource, download_model, get_cache_dir
+
+    target = get_cache_dir() / ModelSource.get_classifier_v2().default_filename
+    result = download_model(target, version=ModelVersion.V2, which="classifier")
+    if result != "ok":
+        raise RuntimeError("; ".join(str(e) for e in result)[:300])
+    return str(target)
 
 
 def course_notebooks() -> set[str]:

@@ -8,6 +8,7 @@ model the best copy available (see :mod:`course_utils.offline`) and prints one s
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import sys
@@ -415,6 +416,7 @@ def setup(
         bound_hub_client()
         _install_hub_failure_hint()
     seed_everything(seed)
+    _log_session(session)
     if not quiet:
         print(session.status_line())
         drift = versions.mismatches()
@@ -425,6 +427,27 @@ def setup(
         if session.any_standin:
             print("[course] stand-ins have random weights: their outputs show the code path, not real answers.")
     return session
+
+
+#: A file that :func:`setup` appends one JSON line to per call (the site build reads which tier each model ran on).
+SESSION_LOG_ENV = "COURSE_SESSION_LOG"
+
+
+def _log_session(session: Session) -> None:
+    path = os.environ.get(SESSION_LOG_ENV)
+    if not path:
+        return
+    record = {
+        "offline": session.offline,
+        "hub": session.hub_reason,
+        "device": session.device,
+        "models": {
+            key: {"id": res.id, "tier": res.tier, "label": res.label, "real": res.is_real}
+            for key, res in session.models.items()
+        },
+    }
+    with open(path, "a", encoding="utf-8") as log:
+        log.write(json.dumps(record) + "\n")
 
 
 def _point_ultralytics(layout: offline.Layout, is_offline: bool) -> None:

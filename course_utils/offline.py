@@ -33,6 +33,8 @@ from .paths import course_cache
 HUB, CACHED, PACKAGED, PACKAGED_UNVERIFIED, STANDIN = "hub", "cached", "packaged", "packaged-unverified", "stand-in"
 # Models that come with an installed package (Tesseract, RapidOCR, ...): present or missing, online or not.
 INSTALLED, MISSING = "installed", "missing"
+# A model with no offline copy at all (catalog route "online-only"): offline, its cells skip.
+ONLINE_ONLY = "online-only"
 
 TIER_LABELS = {
     HUB: "real (from the hub)",
@@ -42,6 +44,7 @@ TIER_LABELS = {
     STANDIN: "STAND-IN (random weights)",
     INSTALLED: "real (installed package)",
     MISSING: "MISSING (not installed)",
+    ONLINE_ONLY: "NOT OFFLINE (online only: its cells skip)",
 }
 
 # Environment variables that keep a copy of the user's own cache locations once the course
@@ -71,12 +74,12 @@ class Resolved:
     @property
     def is_real(self) -> bool:
         """True for real pre-trained weights (any tier but the stand-in, and present)."""
-        return self.tier not in (STANDIN, MISSING)
+        return self.tier not in (STANDIN, MISSING, ONLINE_ONLY)
 
     @property
     def available(self) -> bool:
-        """False only for an installed-package model that is not installed (guard its cells with this)."""
-        return self.tier != MISSING
+        """False for a package model that is not installed, or an online-only model offline (guard its cells)."""
+        return self.tier not in (MISSING, ONLINE_ONLY)
 
     @property
     def is_standin(self) -> bool:
@@ -94,6 +97,7 @@ class Resolved:
             STANDIN: " Its outputs are meaningless: it only shows that the code runs.",
             PACKAGED_UNVERIFIED: " Real pre-trained weights from a third-party package, not the hub's file.",
             MISSING: f" {self.where}",
+            ONLINE_ONLY: f" {self.where}",
             INSTALLED: f" {self.entry.installed.provenance}" if self.entry.installed else "",
         }.get(self.tier, "").rstrip()
         return f"{self.entry.card()}\n  running: {self.label}.{note}"
@@ -280,6 +284,8 @@ def resolve_online(entry: ModelEntry, layout: Layout) -> Resolved:
         cached = (real_torch_home() / "hub" / "checkpoints" / name).is_file()
     elif entry.library == "ultralytics":
         cached = (Path.cwd() / entry.id).is_file() or (layout.ultralytics_online / entry.id).is_file()
+    elif entry.library == "tabpfn":
+        cached = False  # TabPFN keeps its checkpoints in its own cache and downloads on first use
     else:
         cached = hf_cached(real_hf_cache(), hf_repo_id(entry), hf_revision(entry))
     return Resolved(entry, CACHED if cached else HUB, "")
@@ -289,6 +295,8 @@ def resolve_offline(entry: ModelEntry, layout: Layout) -> Resolved:
     """Offline: lay out the best available copy of ``entry`` where its library will look."""
     if entry.installed is not None:
         return resolve_installed(entry)
+    if entry.offline == ONLINE_ONLY:
+        return Resolved(entry, ONLINE_ONLY, entry.offline_note)
     if entry.library == "torchvision":
         return _offline_torchvision(entry, layout)
     if entry.library == "ultralytics":

@@ -20,6 +20,8 @@ def test_every_entry_is_complete() -> None:
             assert entry.packaged is not None and entry.packaged.files and entry.packaged.provenance
         elif entry.offline == "installed":
             assert entry.installed is not None and entry.installed.hint
+        elif entry.offline == "online-only":
+            assert len(entry.offline_note) > 40, f"{entry.key}: say why nothing runs offline"
         else:
             assert entry.standin, f"{entry.key} needs a stand-in spec"
 
@@ -35,6 +37,10 @@ def test_unknown_key_error_names_the_known_keys() -> None:
         (
             '[models.x]\nid = "a/b"\nlibrary = "keras"\nlicence = "MIT"\nsize_mb = 1\ntask = "t"\nnotebooks = []\noffline = "stand-in"\n[models.x.standin]\na = 1\n',
             "library",
+        ),
+        (
+            '[models.x]\nid = "a/b"\nlibrary = "tabpfn"\nlicence = "MIT"\nsize_mb = 1\ntask = "t"\nnotebooks = []\noffline = "online-only"\n',
+            "offline_note",
         ),
         (
             '[models.x]\nid = "a/b"\nlibrary = "timm"\nlicence = "MIT"\nsize_mb = 1\ntask = "t"\nnotebooks = []\noffline = "stand-in"\n',

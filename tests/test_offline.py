@@ -215,3 +215,14 @@ def test_a_pinned_revision_must_be_in_the_cache_itself(tmp_path: Path) -> None:
     assert offline.hf_cached(cache, "org/model", None)  # main
     assert not offline.hf_cached(cache, "org/model", "other99"), "main must not stand in for another pinned revision"
     assert not offline.hf_cached(cache, "org/absent", None)
+
+
+def test_an_online_only_model_is_unavailable_offline_and_says_why() -> None:
+    from course_utils import load_catalog, offline
+
+    entry = load_catalog()["tabpfn-v2-clf"]
+    found = offline.resolve_offline(entry, offline.Layout.default())
+    assert found.tier == offline.ONLINE_ONLY and not found.available and not found.is_real
+    assert "no package ships" in found.where and "NOT OFFLINE" in found.card()
+    online = offline.resolve_online(entry, offline.Layout.default())
+    assert online.tier == offline.HUB and online.available
