@@ -19,6 +19,7 @@ raises "your answer goes here"; ``./course.sh student`` does that for every note
 
     python -m course_utils.student --mark notebooks/*.ipynb        # write the metadata
     python -m course_utils.student --out student notebooks/*.ipynb  # write student copies
+    python -m course_utils.student --verify notebooks/19_*.ipynb    # run a student copy: every check must fail
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ __all__ = [
     "CODE_STUB",
     "END",
     "TEXT_STUB",
+    "execute",
     "exercise_roles",
     "main",
     "mark",
@@ -44,6 +46,7 @@ __all__ = [
     "restore_solutions",
     "solution_lines",
     "student_copy",
+    "verify",
 ]
 
 BEGIN = "### BEGIN SOLUTION"
@@ -216,6 +219,42 @@ def restore_solutions(student: dict[str, Any], instructor: dict[str, Any]) -> di
     return restored
 
 
+def execute(nb: dict[str, Any], folder: Path, timeout: int = 600) -> list[list[str]]:
+    """Run ``nb`` top to bottom in a fresh kernel (errors do not stop it); the errors of each cell, in order."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    node = nbformat.reads(json.dumps(nb), as_version=4)
+    client = NotebookClient(
+        node, timeout=timeout, kernel_name="python3", allow_errors=True, resources={"metadata": {"path": str(folder)}}
+    )
+    client.execute()
+    return [
+        [f"{o['ename']}: {o['evalue']}" for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+        for cell in node.cells
+    ]
+
+
+def verify(path: Path) -> list[str]:
+    """Run the student copy of notebook ``path``; list what is wrong (empty when all is as it should be).
+
+    In a student copy every cell but the exercises must run, each solution cell must stop with
+    "your answer goes here", and each check must fail (a check that passes with no answer cannot
+    tell a right answer from none).
+    """
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    errors = execute(student_copy(nb), path.parent)
+    found = []
+    for i, (errs, role) in enumerate(zip(errors, exercise_roles(nb), strict=True)):
+        if role is None and errs:
+            found.append(f"cell {i} fails in the student copy: {errs[0][:200]}")
+        elif role is not None and role[0] == "solution" and not any("your answer goes here" in e for e in errs):
+            found.append(f"cell {i} ({role[1]}) did not stop at its stub: {errs[:1]}")
+        elif role is not None and role[0] == "check" and not errs:
+            found.append(f"cell {i} ({role[1]}) passes with no answer given: it cannot fail")
+    return found
+
+
 def _write(nb: dict[str, Any], path: Path) -> None:
     path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
@@ -230,6 +269,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--mark", action="store_true", help="write nbgrader metadata into the notebooks")
     mode.add_argument("--check", action="store_true", help="only report notebooks that need fixing")
+    mode.add_argument(
+        "--verify", action="store_true", help="run each student copy: every check must fail with no answer given"
+    )
     mode.add_argument("--out", type=Path, default=Path("student"), help="folder for the student copies")
     args = parser.parse_args(argv)
     bad = 0
@@ -241,14 +283,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"{path}: marked")
             continue
         issues = problems(nb)
+        if args.verify and not issues:
+            issues = verify(path)
+            print(f"{path}: {'student copy as it should be' if not issues else 'PROBLEMS'}", flush=True)
         if issues:
             bad += 1
             print(f"{path}: {'; '.join(issues)}", file=sys.stderr)
             continue
-        if not args.check:
+        if not args.check and not args.verify:
             args.out.mkdir(parents=True, exist_ok=True)
             _write(student_copy(nb), args.out / path.name)
-    if not args.mark and not args.check and bad < len(args.notebooks):
+    if not (args.mark or args.check or args.verify) and bad < len(args.notebooks):
         print(f"{len(args.notebooks) - bad} student copies in {args.out}/ (solutions replaced by stubs, checks kept)")
     if bad:
         print(f"{bad} notebook(s) could not be copied: fix what is listed above", file=sys.stderr)
