@@ -129,7 +129,13 @@ case "$cmd" in
         export COURSE_CACHE="${COURSE_CACHE:-$ROOT/.course-cache}"
         cd "$ROOT"
         # Both cores: one worker per core, a notebook's cells stay together in one kernel (--dist loadfile).
-        exec "$VENV/bin/python" -m pytest -n "${COURSE_TEST_WORKERS:-2}" --dist loadfile "$@" ;;
+        workers="${COURSE_TEST_WORKERS:-2}"
+        # Each worker's kernels get the cores divided among the workers: with 2 workers of 2 torch threads each on
+        # 2 cores, notebook 12's small training steps ran 2-8x slower than on one thread (threads waiting on each other).
+        cores="$(nproc 2>/dev/null || sysctl -n hw.ncpu 2>/dev/null || echo 2)"
+        per=$(( cores / (workers > 0 ? workers : 1) )); [ "$per" -ge 1 ] || per=1
+        export OMP_NUM_THREADS="${OMP_NUM_THREADS:-$per}" MKL_NUM_THREADS="${MKL_NUM_THREADS:-$per}"
+        exec "$VENV/bin/python" -m pytest -n "$workers" --dist loadfile "$@" ;;
     colab)
         # Google Colab has no use for a virtual environment: the pins go into its own Python, the system
         # packages come from apt (Colab runs as root); no browser, the test suite does not run there.
