@@ -163,7 +163,12 @@ def problems(nb: dict[str, Any]) -> list[str]:
         if cell.get("metadata", {}).get("nbgrader") != want:
             out.append(f"cell {i}: nbgrader metadata out of date (run python -m course_utils.student --mark)")
     first = next((i for i, r in enumerate(roles) if r is not None), len(cells))
-    for i in range(first, len(cells)):
+    last = next(
+        (i for i in range(first, len(cells)) if _source(cells[i]).lstrip().startswith("## Going further")), len(cells)
+    )
+    for i in range(
+        first, last
+    ):  # after "Going further" a cell may follow (e.g. the run time), if it runs without answers
         if roles[i] is None and cells[i].get("cell_type") == "code":
             out.append(f"cell {i}: a code cell among the exercises that is neither a solution nor a check")
     return out
