@@ -131,6 +131,13 @@ def test_each_id_is_known_to_its_library(entry) -> None:  # type: ignore[no-unty
 
         assert entry.id.endswith(".pt")
         assert list(ULTRA.glob(f"cfg/models/*/{entry.standin['yaml'].replace('n.yaml', '.yaml')}"))
+    elif entry.library == "tabpfn":
+        import os
+
+        os.environ.setdefault("TABPFN_DISABLE_TELEMETRY", "1")
+        from tabpfn.model_loading import ModelSource
+
+        assert ModelSource.get_classifier_v2().repo_id == entry.id  # the repository TabPFN's own loader reads
     elif entry.installed is not None:
         assert entry.installed.hint and entry.offline == "installed"
     else:
