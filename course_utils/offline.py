@@ -212,18 +212,36 @@ def _fake_commit(entry: ModelEntry, kind: str) -> str:
 
 
 def _replace_link(link: Path, target: Path) -> None:
-    if link.is_symlink() or link.is_file():
-        link.unlink()
-    elif link.is_dir():
-        shutil.rmtree(link)
+    """Point ``link`` at ``target`` atomically: another process loading through the link never sees it missing."""
+    if link.is_symlink() and Path(os.readlink(link)) == target:
+        return
     link.parent.mkdir(parents=True, exist_ok=True)
+    tmp = link.with_name(f".{link.name}.{os.getpid()}.tmp")
+    if tmp.is_symlink() or tmp.is_file():
+        tmp.unlink()
     try:
-        link.symlink_to(target, target_is_directory=target.is_dir())
-    except OSError:  # no symlinks: copy
+        tmp.symlink_to(target, target_is_directory=target.is_dir())
+    except OSError:  # no symlinks: copy (not atomic, but such file systems have no second process racing here)
+        if link.is_symlink() or link.is_file():
+            link.unlink()
+        elif link.is_dir():
+            shutil.rmtree(link)
         if target.is_dir():
             shutil.copytree(target, link)
         else:
             shutil.copy2(target, link)
+        return
+    if link.is_dir() and not link.is_symlink():
+        shutil.rmtree(link)
+    os.replace(tmp, link)  # a rename: atomic
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    if path.is_file() and path.read_text() == text:
+        return
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
 
 
 def _publish_snapshot(overlay: Path, repo_id: str, revision: str | None, commit: str, folder: Path) -> None:
@@ -232,7 +250,7 @@ def _publish_snapshot(overlay: Path, repo_id: str, revision: str | None, commit:
         repo.unlink()
     (repo / "refs").mkdir(parents=True, exist_ok=True)
     for ref in filter(None, ("main", revision)):
-        (repo / "refs" / ref).write_text(commit)
+        _write_atomic(repo / "refs" / ref, commit)
     _replace_link(repo / "snapshots" / commit, folder)
 
 

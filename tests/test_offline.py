@@ -171,7 +171,7 @@ def test_two_processes_build_the_same_standin(tmp_path: Path) -> None:
         for _ in range(2)
     ]
     outs = [p.communicate(timeout=300) for p in procs]
-    assert all(p.returncode == 0 for p in procs), [o[1][-1500:] for o in outs]
+    assert all(p.returncode == 0 for p in procs), [o[1][-4000:] for o in outs if "Traceback" in o[1]]
     assert len(list((tmp_path / "course" / "builds").glob("standin-distilbert-sst2-*[!k]"))) == 1
 
 
