@@ -136,7 +136,9 @@ def _run_all(paths: Sequence[Path], dest: Path, workers: int) -> dict[str, float
             out, log = dest / path.name, dest / f"{path.stem}.session.jsonl"
             log.unlink(missing_ok=True)
             cmd = [sys.executable, "-m", "course_utils.site", "--execute-one", str(path), str(out), str(log)]
-            running[path.name] = (subprocess.Popen(cmd), time.perf_counter())
+            threads = str(max(1, (os.cpu_count() or 2) // workers))  # the cores shared out: no oversubscription
+            env = {"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads, **os.environ}
+            running[path.name] = (subprocess.Popen(cmd, env=env), time.perf_counter())
             print(f"[site] running {path.name}", flush=True)
         for name, (proc, start) in list(running.items()):
             if proc.poll() is not None:
