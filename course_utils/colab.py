@@ -23,6 +23,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .lab import cell_source, write_notebook
+
 __all__ = ["PLACEHOLDER", "colab_cell", "ensure_colab_cell", "main", "repository_url"]
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,18 +62,13 @@ def colab_cell(url: str | None = None) -> str:
     return _TEMPLATE.format(first_line=FIRST_LINE, url=url or repository_url())
 
 
-def _source(cell: dict[str, Any]) -> str:
-    src = cell.get("source", "")
-    return "".join(src) if isinstance(src, list) else str(src)
-
-
 def ensure_colab_cell(nb: dict[str, Any], url: str | None = None) -> bool:
     """Make the first code cell of ``nb`` the Colab cell (replacing an older one); True if ``nb`` changed."""
     want = colab_cell(url)
     cells = nb.setdefault("cells", [])
     code = [i for i, c in enumerate(cells) if c.get("cell_type") == "code"]
-    if code and _source(cells[code[0]]).startswith(FIRST_LINE):
-        if _source(cells[code[0]]) == want:
+    if code and cell_source(cells[code[0]]).startswith(FIRST_LINE):
+        if cell_source(cells[code[0]]) == want:
             return False
         cells[code[0]]["source"] = want.splitlines(keepends=True)
         return True
@@ -102,7 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.check:
                 print(f"{path}: its first code cell is not the course's Colab cell")
             else:
-                path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+                write_notebook(nb, path)
                 print(f"{path}: Colab cell written")
     return 1 if args.check and bad else 0
 

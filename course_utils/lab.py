@@ -30,11 +30,13 @@ from typing import Any
 __all__ = [
     "KERNELSPEC",
     "STORED_LANGUAGE_INFO",
+    "cell_source",
     "kernel_language_info",
     "lab_problems",
     "main",
     "normalise",
     "normalise_file",
+    "write_notebook",
 ]
 
 #: The kernel every course notebook names (ipykernel's default spec in the course's .venv).
@@ -116,6 +118,17 @@ def normalise(nb: dict[str, Any]) -> bool:
     return json.dumps(nb, sort_keys=True) != before
 
 
+def cell_source(cell: dict[str, Any]) -> str:
+    """A cell's source as one string (stored files keep it as a list of lines, nbformat as a string)."""
+    src = cell.get("source", "")
+    return "".join(src) if isinstance(src, list) else str(src)
+
+
+def write_notebook(nb: dict[str, Any], path: Path) -> None:
+    """Write ``nb`` as the course stores notebooks: nbformat's layout (indent 1, UTF-8 as is, a final newline)."""
+    Path(path).write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
 def normalise_file(path: Path, *, check: bool = False) -> list[str]:
     """Normalise one ``.ipynb`` file (written as nbformat writes it: indent 1, a final newline).
 
@@ -127,7 +140,7 @@ def normalise_file(path: Path, *, check: bool = False) -> list[str]:
     problems = lab_problems(nb)
     if problems and not check:
         normalise(nb)
-        Path(path).write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        write_notebook(nb, path)
     return problems
 
 

@@ -254,7 +254,7 @@ def _publish_snapshot(overlay: Path, repo_id: str, revision: str | None, commit:
     _replace_link(repo / "snapshots" / commit, folder)
 
 
-def _build_once(folder: Path, build: Callable[[Path], None]) -> Path:
+def build_once(folder: Path, build: Callable[[Path], None]) -> Path:
     """Run ``build(tmp)`` unless ``folder`` is complete; publish atomically; safe across processes."""
     done = folder / ".complete"
     if done.exists():
@@ -326,7 +326,7 @@ def resolve_offline(entry: ModelEntry, layout: Layout) -> Resolved:
         _replace_link(_repo_folder(layout.hf_overlay, repo_id), target)
         return Resolved(entry, CACHED, str(target))
     if entry.packaged is not None:
-        folder = _build_once(
+        folder = build_once(
             layout.builds / f"packaged-{entry.key}",
             lambda out: packaged.materialize(entry, out, layout.builds / "packaged-sha256.json"),
         )
@@ -341,7 +341,7 @@ def resolve_offline(entry: ModelEntry, layout: Layout) -> Resolved:
     if builder is None:
         raise NotImplementedError(f"{entry.key}: no stand-in builder for {entry.library}")
     commit = _fake_commit(entry, STANDIN)
-    folder = _build_once(layout.builds / f"standin-{entry.key}-{commit[:10]}", lambda out: builder(entry, out))
+    folder = build_once(layout.builds / f"standin-{entry.key}-{commit[:10]}", lambda out: builder(entry, out))
     _publish_snapshot(layout.hf_overlay, repo_id, revision, commit, folder)
     return Resolved(entry, STANDIN, str(folder))
 
@@ -354,7 +354,7 @@ def _offline_torchvision(entry: ModelEntry, layout: Layout) -> Resolved:
         _replace_link(link, real)
         return Resolved(entry, CACHED, str(real))
     commit = _fake_commit(entry, STANDIN)
-    folder = _build_once(
+    folder = build_once(
         layout.builds / f"standin-{entry.key}-{commit[:10]}", lambda out: standins.build_torchvision(entry, out / name)
     )
     _replace_link(link, folder / name)
@@ -368,7 +368,7 @@ def _offline_ultralytics(entry: ModelEntry, layout: Layout) -> Resolved:
             _replace_link(link, real)
             return Resolved(entry, CACHED, str(real))
     commit = _fake_commit(entry, STANDIN)
-    folder = _build_once(
+    folder = build_once(
         layout.builds / f"standin-{entry.key}-{commit[:10]}",
         lambda out: standins.build_ultralytics(entry, out / entry.id),
     )

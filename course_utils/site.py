@@ -36,6 +36,7 @@ from typing import Any
 
 from .catalog import load_catalog, load_datasets
 from .colab import FIRST_LINE as COLAB_FIRST_LINE
+from .lab import cell_source, write_notebook
 
 __all__ = ["banner", "build", "catalog_page", "main", "select"]
 
@@ -257,10 +258,10 @@ def build(numbers: Sequence[str] = (), out: Path = DEFAULT_OUT, workers: int = 2
         nb = json.loads(target.read_text(encoding="utf-8"))
         nb["cells"] = [c for c in nb["cells"] if c.get("id") != "course-site-banner"]
         for cell in nb["cells"]:  # the Colab install cell does nothing off Colab: no need to show it on the site
-            if cell["cell_type"] == "code" and "".join(cell["source"]).startswith(COLAB_FIRST_LINE):
+            if cell["cell_type"] == "code" and cell_source(cell).startswith(COLAB_FIRST_LINE):
                 cell.setdefault("metadata", {}).setdefault("tags", []).append("remove-cell")
         nb["cells"].insert(1, _cell(banner(sessions, built)))
-        target.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        write_notebook(nb, target)
     (src / "index.md").write_text(
         _front_page((ROOT / "README.md").read_text(encoding="utf-8"), [p.stem for p in paths]), encoding="utf-8"
     )

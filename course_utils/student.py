@@ -33,6 +33,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .lab import cell_source, write_notebook
+
 __all__ = [
     "BEGIN",
     "CODE_STUB",
@@ -64,13 +66,8 @@ _NUMBER = re.compile(r"#\s*(Solution|Check)\s+([0-9A-Za-z]+)")
 SCHEMA_VERSION = 3
 
 
-def _source(cell: dict[str, Any]) -> str:
-    src = cell.get("source", "")
-    return "".join(src) if isinstance(src, list) else str(src)
-
-
 def _first_line(cell: dict[str, Any]) -> str:
-    return _source(cell).lstrip().split("\n", 1)[0]
+    return cell_source(cell).lstrip().split("\n", 1)[0]
 
 
 def exercise_roles(nb: dict[str, Any]) -> list[tuple[str, str] | None]:
@@ -83,7 +80,7 @@ def exercise_roles(nb: dict[str, Any]) -> list[tuple[str, str] | None]:
     in_exercises = False
     answers = 0
     for i, cell in enumerate(cells):
-        src = _source(cell)
+        src = cell_source(cell)
         if cell.get("cell_type") == "code":
             match = _NUMBER.match(_first_line(cell))
             if BEGIN in src:
@@ -140,7 +137,7 @@ def problems(nb: dict[str, Any]) -> list[str]:
     for dup in sorted({i for i in ids if ids.count(i) > 1}):
         out.append(f"two exercise cells are numbered {dup!r}")
     for i, (cell, role) in enumerate(zip(cells, roles, strict=True)):
-        src = _source(cell)
+        src = cell_source(cell)
         lines = [line.strip() for line in src.split("\n")]
         if role is not None and role[0] == "solution":
             if lines.count(BEGIN) != 1 or lines.count(END) != 1 or lines.index(BEGIN) > lines.index(END):
@@ -164,7 +161,8 @@ def problems(nb: dict[str, Any]) -> list[str]:
             out.append(f"cell {i}: nbgrader metadata out of date (run python -m course_utils.student --mark)")
     first = next((i for i, r in enumerate(roles) if r is not None), len(cells))
     last = next(
-        (i for i in range(first, len(cells)) if _source(cells[i]).lstrip().startswith("## Going further")), len(cells)
+        (i for i in range(first, len(cells)) if cell_source(cells[i]).lstrip().startswith("## Going further")),
+        len(cells),
     )
     for i in range(
         first, last
@@ -180,7 +178,7 @@ def solution_lines(nb: dict[str, Any]) -> list[str]:
     for cell, role in zip(nb.get("cells", []), exercise_roles(nb), strict=True):
         if role is None or role[0] == "check":
             continue
-        lines = _source(cell).split("\n")
+        lines = cell_source(cell).split("\n")
         if role[0] == "solution":
             start = next(k for k, line in enumerate(lines) if line.strip() == BEGIN)
             end = next(k for k, line in enumerate(lines) if line.strip() == END)
@@ -212,7 +210,7 @@ def student_copy(nb: dict[str, Any]) -> dict[str, Any]:
 def restore_solutions(student: dict[str, Any], instructor: dict[str, Any]) -> dict[str, Any]:
     """Put the instructor's solution cells back into a student copy (matched by nbgrader ``grade_id``)."""
     by_id = {
-        cell["metadata"]["nbgrader"]["grade_id"]: _source(cell)
+        cell["metadata"]["nbgrader"]["grade_id"]: cell_source(cell)
         for cell in instructor["cells"]
         if cell.get("metadata", {}).get("nbgrader", {}).get("solution")
     }
@@ -260,10 +258,6 @@ def verify(path: Path) -> list[str]:
     return found
 
 
-def _write(nb: dict[str, Any], path: Path) -> None:
-    path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m course_utils.student [--mark | --check | --out DIR] NOTEBOOK...``."""
     parser = argparse.ArgumentParser(
@@ -284,7 +278,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         nb = json.loads(path.read_text(encoding="utf-8"))
         if args.mark:
             if mark(nb):
-                _write(nb, path)
+                write_notebook(nb, path)
                 print(f"{path}: marked")
             continue
         issues = problems(nb)
@@ -297,7 +291,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             continue
         if not args.check and not args.verify:
             args.out.mkdir(parents=True, exist_ok=True)
-            _write(student_copy(nb), args.out / path.name)
+            write_notebook(student_copy(nb), args.out / path.name)
     if not (args.mark or args.check or args.verify) and bad < len(args.notebooks):
         print(f"{len(args.notebooks) - bad} student copies in {args.out}/ (solutions replaced by stubs, checks kept)")
     if bad:
