@@ -203,7 +203,9 @@ def test_a_hub_that_dies_mid_lesson_fails_a_load_in_seconds(tmp_path: Path, kind
     assert report["loaded"] is False and report["hub_failure"] is True, report
 
 
-@pytest.mark.parametrize("kind", ["silent", "reset"])
+# The worst network only: a firewall that accepts and never answers (a cell could hang on it). The probe's verdict
+# for the other kinds (reset, portal, proxy page) is tested above; after an offline verdict the notebook runs the same.
+@pytest.mark.parametrize("kind", ["silent"])
 def test_notebook_00_finishes_offline_behind_a_broken_network(tmp_path: Path, kind: str) -> None:
     """No COURSE_OFFLINE: setup() probes, finds no real hub, goes offline, and the notebook runs to the end."""
     import nbformat
