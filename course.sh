@@ -99,6 +99,10 @@ then run this again (or point COURSE_PYTHON at it)."
     "$VENV/bin/python" -m pip install --quiet --no-deps -r "$ROOT/requirements-nodeps.txt" \
         || die "installing requirements-nodeps.txt failed (see pip's message above); run ./course.sh again."
     "$VENV/bin/python" -m pip install --quiet --no-deps -e "$ROOT" || die "installing course_utils failed"
+    # jupyter-events asks for jsonschema[format-nongpl], whose rfc3987-syntax builds an Earley parser every time
+    # jsonschema is imported: about 4 s of CPU in every Jupyter server, nbformat and nbgrader process. Nothing in
+    # the course validates IRIs; without it jsonschema skips that one format check (it catches the ImportError).
+    "$VENV/bin/python" -m pip uninstall --quiet -y rfc3987-syntax >/dev/null 2>&1 || true
     echo "$want" > "$STAMP"
     say "set-up done in $((SECONDS - start)) s"
 }
@@ -128,14 +132,15 @@ case "$cmd" in
         export COURSE_STRICT="${COURSE_STRICT:-1}"   # meaning checks raise under test (in class they only warn)
         export COURSE_CACHE="${COURSE_CACHE:-$ROOT/.course-cache}"
         cd "$ROOT"
-        # Both cores: one worker per core, a notebook's cells stay together in one kernel (--dist loadfile).
+        # Both cores: one worker per core, a notebook's cells stay together in one kernel (--dist loadfile), the longest
+        # files first (tests/conftest.py orders them; --no-loadscope-reorder keeps that order).
         workers="${COURSE_TEST_WORKERS:-2}"
         # Each worker's kernels get the cores divided among the workers: with 2 workers of 2 torch threads each on
         # 2 cores, notebook 12's small training steps ran 2-8x slower than on one thread (threads waiting on each other).
         cores="$(nproc 2>/dev/null || sysctl -n hw.ncpu 2>/dev/null || echo 2)"
         per=$(( cores / (workers > 0 ? workers : 1) )); [ "$per" -ge 1 ] || per=1
         export OMP_NUM_THREADS="${OMP_NUM_THREADS:-$per}" MKL_NUM_THREADS="${MKL_NUM_THREADS:-$per}"
-        exec "$VENV/bin/python" -m pytest -n "$workers" --dist loadfile "$@" ;;
+        exec "$VENV/bin/python" -m pytest -n "$workers" --dist loadfile --no-loadscope-reorder "$@" ;;
     colab)
         # Google Colab has no use for a virtual environment: the pins go into its own Python, the system
         # packages come from apt (Colab runs as root); no browser, the test suite does not run there.

@@ -1,7 +1,7 @@
 """The course's web site: ``./course.sh site`` builds it from executed notebooks, and a real browser reads it.
 
-Two notebooks are built here (a vision notebook whose models are stand-ins offline, and the graph
-notebook, which loads none), to keep the suite short; ``./course.sh site`` with no numbers builds
+Two notebooks are built here (a vision notebook whose models are stand-ins offline, and the licences
+notebook, the quickest, which loads none), to keep the suite short; ``./course.sh site`` with no numbers builds
 all of them the same way. The pages are opened in headless Chromium (as in ``test_browser.py``):
 the front page's course map links to the notebook pages, each page has the banner that says which
 copy of each model ran, pictures have size, and the catalog page lists every model's licences.
@@ -24,7 +24,7 @@ from course_utils.site import banner
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser")) if p), None)
 CHROMEDRIVER = shutil.which("chromedriver")
-BUILT = ["14", "19"]
+BUILT = ["14", "22"]
 
 
 def test_banner_names_each_copy_and_warns_about_stand_ins() -> None:
@@ -55,7 +55,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_the_build_writes_every_page(site: Path) -> None:
     pages = {p.relative_to(site).as_posix() for p in site.rglob("*.html")}
-    assert {"index.html", "catalog.html", "notebooks/14_captioning.html", "notebooks/19_graph_ml.html"} <= pages
+    assert {"index.html", "catalog.html", "notebooks/14_captioning.html", "notebooks/22_licences.html"} <= pages
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +106,7 @@ def test_a_page_says_its_stand_ins_are_stand_ins_and_shows_its_pictures(site: Pa
 
 
 def test_a_page_without_catalog_models_says_so(site: Path, browser: Any) -> None:
-    browser.get((site / "notebooks" / "19_graph_ml.html").as_uri())
+    browser.get((site / "notebooks" / "22_licences.html").as_uri())
     text = _main_text(browser)
     assert "Which models ran for this page" in text and "loads no model from the course's catalog" in text
 
