@@ -184,3 +184,8 @@ def in_fresh_process(
 
 if __name__ == "__main__":
     _child(sys.argv[1], sys.argv[2])
+    # The result is on disk: leave without the interpreter's teardown (with torch and transformers imported,
+    # tearing down cost 1.6-3.7 s of CPU per process, measured on the course's 2-core machine).
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
