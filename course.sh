@@ -132,9 +132,14 @@ case "$cmd" in
         export COURSE_STRICT="${COURSE_STRICT:-1}"   # meaning checks raise under test (in class they only warn)
         export COURSE_CACHE="${COURSE_CACHE:-$ROOT/.course-cache}"
         cd "$ROOT"
-        # Both cores: one worker per core, a notebook's cells stay together in one kernel (--dist loadfile), the longest
-        # files first (tests/conftest.py orders them; --no-loadscope-reorder keeps that order).
-        workers="${COURSE_TEST_WORKERS:-2}"
+        # A notebook's cells stay together in one kernel (--dist loadfile), the longest files first
+        # (tests/conftest.py orders them; --no-loadscope-reorder keeps that order).
+        # Three workers on the 2-core reference machine: with two, the cores were busy 83 % of the time (the tests
+        # that wait on a silent server, a lab starting, a hub timeout leave one idle); with three, 96 %, and the
+        # suite took 9 min 57 s instead of 10 min 56 s (one run each, back to back). The largest step measured, Gemma's
+        # first conversion in notebook 06, peaks at 2.5 GB; the peak of three notebooks at once was not measured:
+        # on a machine with less than 16 GB, set COURSE_TEST_WORKERS=2 (or 1).
+        workers="${COURSE_TEST_WORKERS:-3}"
         # Each worker's kernels get the cores divided among the workers: with 2 workers of 2 torch threads each on
         # 2 cores, notebook 12's small training steps ran 2-8x slower than on one thread (threads waiting on each other).
         cores="$(nproc 2>/dev/null || sysctl -n hw.ncpu 2>/dev/null || echo 2)"
