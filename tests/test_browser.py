@@ -51,38 +51,26 @@ pytestmark = pytest.mark.skipif(
 )
 
 # What the page holds, read in one go (textContent: JupyterLab hides off-screen cells from innerText).
+# execute_script(STATE_JS, True) reads it briefly, for polling: prompts, error outputs (without their text) and the
+# status bar, so that waiting does not make Chromium copy every output's text twice a second.
 STATE_JS = """
+const brief = arguments[0] === true;
 const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
 if (!panel) return null;
+const outputs = brief ? '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.error"]' : '.jp-OutputArea-output';
 const cells = [...panel.querySelectorAll('.jp-Notebook .jp-Cell')].map(c => ({
   code: c.classList.contains('jp-CodeCell'),
   prompt: (c.querySelector('.jp-InputArea-prompt') || {}).textContent || '',
-  outputs: [...c.querySelectorAll('.jp-OutputArea-output')].map(o => ({
+  outputs: [...c.querySelectorAll(outputs)].map(o => ({
     mime: o.getAttribute('data-mime-type') || '',
-    text: o.textContent,
+    text: brief ? '' : o.textContent,
   })),
-  images: [...c.querySelectorAll('.jp-OutputArea-output img')].map(i => [i.naturalWidth, i.naturalHeight]),
+  images: brief ? [] : [...c.querySelectorAll('.jp-OutputArea-output img')].map(i => [i.naturalWidth, i.naturalHeight]),
 }));
 const tab = document.querySelector('.lm-TabBar-tab.jp-mod-current');
 const status = document.querySelector('#jp-main-statusbar');
 return {cells, dirty: !!(tab && tab.classList.contains('jp-mod-dirty')),
         status: status ? status.textContent : ''};
-"""
-
-
-# The same shape, without the outputs' text: what the poll needs to see whether the run has finished.
-POLL_JS = """
-const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
-if (!panel) return null;
-const cells = [...panel.querySelectorAll('.jp-Notebook .jp-Cell')].map(c => ({
-  code: c.classList.contains('jp-CodeCell'),
-  prompt: (c.querySelector('.jp-InputArea-prompt') || {}).textContent || '',
-  outputs: [...c.querySelectorAll('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.error"]')]
-    .map(o => ({mime: 'application/vnd.jupyter.error', text: ''})),
-  images: [],
-}));
-const status = document.querySelector('#jp-main-statusbar');
-return {cells, dirty: false, status: status ? status.textContent : ''};
 """
 
 
@@ -119,13 +107,13 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 def wait_for(driver: Any, what: str, until: Any, timeout: float) -> dict[str, Any]:
     """Poll the page until ``until(state)`` holds; fail saying ``what`` did not happen.
 
-    The poll reads only prompts, error markers and the status bar (``POLL_JS``): reading every output's text
-    twice a second made Chromium compete with the kernel it waits for. The whole state is read once, at the end.
+    The poll reads the page briefly (``STATE_JS`` with ``True``): reading every output's text twice a second
+    made Chromium compete with the kernel it waits for. The whole state is read once, at the end.
     """
     deadline = time.monotonic() + timeout
     state: dict[str, Any] | None = None
     while time.monotonic() < deadline:
-        state = driver.execute_script(POLL_JS)
+        state = driver.execute_script(STATE_JS, True)
         if state is not None and until(state):
             full: dict[str, Any] = driver.execute_script(STATE_JS)
             return full
