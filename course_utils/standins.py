@@ -20,7 +20,9 @@ ultralytics            a ``.pt`` checkpoint built from the model's YAML, COCO cl
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +44,30 @@ _SPECIALS = {
 STANDIN_VOCAB_SIZE = 1000
 #: Raise when a builder changes what it writes: the stand-ins are then rebuilt (see :func:`recipe_fingerprint`).
 BUILDERS_VERSION = 2
+
+
+@contextlib.contextmanager
+def _no_progress_bars() -> Iterator[None]:
+    """Hide transformers' "Writing model shards" bar while a stand-in is saved, then restore both switches.
+
+    A stand-in is written in well under a second, once per machine; a bar there would be the first thing a
+    notebook prints on a clean machine, before the course's status line. ``disable_progress_bar`` also turns
+    off huggingface_hub's bars, so that one is put back as it was too.
+    """
+    import huggingface_hub.utils as hub_utils
+    from transformers.utils import logging as hf_logging
+
+    if not hf_logging.is_progress_bar_enabled():
+        yield
+        return
+    hub_off = hub_utils.are_progress_bars_disabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        hf_logging.enable_progress_bar()
+        if hub_off:
+            hub_utils.disable_progress_bars()
 
 
 def _corpus_lines() -> list[str]:
@@ -292,7 +318,8 @@ def build_transformers(entry: ModelEntry, out: Path) -> None:
             settings["bad_words_ids"] = [[tokenizer.convert_tokens_to_ids(t)] for t in bad]
         generation.update(**gen_ids, **settings)
         model.generation_config = generation
-    model.save_pretrained(out)
+    with _no_progress_bars():
+        model.save_pretrained(out)
     image_processor = None
     if "image_processor" in spec:
         ip = spec["image_processor"]

@@ -49,3 +49,22 @@ def test_onnxruntime_writes_no_telemetry_queue(tmp_path: Path) -> None:
     env["HOME"] = str(tmp_path)
     subprocess.run([sys.executable, "-c", script], env=env, check=True, capture_output=True, timeout=300)
     assert not (tmp_path / ".cache" / "Microsoft").exists()
+
+
+def test_ultralytics_settings_notice_dropped_and_other_messages_kept(tmp_path: Path) -> None:
+    """A new settings folder makes ultralytics announce its settings file; the course drops only that notice."""
+    pytest.importorskip("ultralytics")
+    script = (
+        "from course_utils import quiet; quiet.install()\n"
+        "from ultralytics.utils import LOGGER, SETTINGS\n"
+        "LOGGER.info('another ultralytics message')\n"
+        "print('settings file:', SETTINGS.file)\n"
+    )
+    env = {**os.environ, "YOLO_CONFIG_DIR": str(tmp_path / "yolo"), "YOLO_VERBOSE": "True"}
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "Ultralytics Settings" not in out.stdout + out.stderr
+    first, second = out.stdout.splitlines()[:2]
+    assert first == "another ultralytics message"
+    written = Path(second.removeprefix("settings file: "))
+    assert written.is_file() and written.is_relative_to(tmp_path / "yolo"), "the settings file is still written"
