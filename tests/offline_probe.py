@@ -126,4 +126,7 @@ if "clip-vit-b32" in KEYS:
         "finite": bool(np.isfinite(img.numpy()).all()),
     }
 
+from transformers.utils import logging as hf_logging  # noqa: E402
+
+report["progress_bars_on"] = hf_logging.is_progress_bar_enabled()  # type: ignore[assignment]
 print("REPORT " + json.dumps(report))

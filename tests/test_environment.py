@@ -295,41 +295,6 @@ def test_setup_in_a_fresh_kernel(tmp_path: Path) -> None:
     assert not (tmp_path / "hf").exists(), "setup must not write into the user's own Hugging Face cache"
 
 
-def test_first_run_on_a_clean_machine_prints_the_status_line_first(tmp_path: Path) -> None:
-    """An empty course cache: setup builds a transformers and an ultralytics stand-in, and still its status line
-    is the first thing printed: no "Writing model shards" bar, no ultralytics settings notice, and the
-    library's progress-bar switch is left as it was."""
-    code = (
-        "from course_utils import setup\n"
-        "setup(models=['distilbert-sst2', 'yolov8n'])\n"
-        "from transformers.utils import logging\n"
-        "print('bars on:', logging.is_progress_bar_enabled())\n"
-    )
-    envvars = {
-        **os.environ,
-        "COURSE_CACHE": str(tmp_path / "course"),
-        "HF_HOME": str(tmp_path / "hf"),
-        "COURSE_OFFLINE": "1",
-        "PYTHONPATH": str(ROOT),
-    }
-    for name in (
-        "HF_HUB_CACHE",
-        "TORCH_HOME",
-        "HF_HUB_DISABLE_PROGRESS_BARS",
-        offline.REAL_HF_ENV,
-        offline.REAL_TORCH_ENV,
-    ):
-        envvars.pop(name, None)
-    out = subprocess.run([sys.executable, "-c", code], env=envvars, capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr[-2000:]
-    lines = out.stdout.splitlines()
-    assert lines[0].startswith("[course] device cpu"), lines[:3]
-    assert "distilbert-sst2: STAND-IN" in lines[0] and "yolov8n: STAND-IN" in lines[0]
-    assert lines[-1] == "bars on: True"
-    assert "Writing model shards" not in out.stderr and "Ultralytics Settings" not in out.stdout
-    assert len(list((tmp_path / "course").glob("**/settings.json"))) == 1, "ultralytics' settings file is written"
-
-
 def test_a_failed_download_in_a_lesson_says_what_to_do(tmp_path: Path) -> None:
     """In a kernel, online, the hub resets mid-lesson: the cell still fails (with its own error), and the
     course's hint after the traceback says how to carry on offline and how to prefetch."""

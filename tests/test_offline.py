@@ -41,30 +41,27 @@ def _env(tmp: Path) -> dict[str, str]:
     return env
 
 
-def run_probe(keys: str, env: dict[str, str], cwd: Path) -> tuple[dict[str, Any], str]:
+def run_probe(keys: str, env: dict[str, str], cwd: Path) -> tuple[dict[str, Any], str, str]:
     out = subprocess.run(
         [sys.executable, str(PROBE), keys], env=env, cwd=cwd, capture_output=True, text=True, timeout=540
     )
     assert out.returncode == 0, out.stdout[-1500:] + out.stderr[-3000:]
     line = next(ln for ln in out.stdout.splitlines() if ln.startswith("REPORT "))
-    return json.loads(line[len("REPORT ") :]), out.stdout
+    return json.loads(line[len("REPORT ") :]), out.stdout, out.stderr
 
 
 @pytest.fixture(scope="module")
-def first_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], str, Path]:
+def first_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], str, Path, str]:
     tmp = tmp_path_factory.mktemp("offline")
     (tmp / "work").mkdir()
-    report, stdout = run_probe(ALL_KEYS, _env(tmp), tmp / "work")
-    return report, stdout, tmp
+    report, stdout, stderr = run_probe(ALL_KEYS, _env(tmp), tmp / "work")
+    return report, stdout, tmp, stderr
 
 
-def test_status_line_names_each_tier(first_run: tuple[dict[str, Any], str, Path]) -> None:
-    _, stdout, _ = first_run
-    status = (
-        stdout.splitlines()[0]
-        if stdout.startswith("[course]")
-        else next(ln for ln in stdout.splitlines() if ln.startswith("[course] device"))
-    )
+def test_status_line_names_each_tier(first_run: tuple[dict[str, Any], str, Path, str]) -> None:
+    _, stdout, _, _ = first_run
+    status = stdout.splitlines()[0]
+    assert status.startswith("[course] device "), f"the status line comes first: {stdout[:300]!r}"
     assert "hub offline" in status
     assert "distilbert-sst2: STAND-IN (random weights)" in status
     assert "minilm-l6: real offline copy" in status
@@ -72,7 +69,17 @@ def test_status_line_names_each_tier(first_run: tuple[dict[str, Any], str, Path]
     assert "stand-ins have random weights" in stdout
 
 
-def test_transformers_standin_keeps_the_real_interface(first_run: tuple[dict[str, Any], str, Path]) -> None:
+def test_first_run_prints_no_library_chatter(first_run: tuple[dict[str, Any], str, Path, str]) -> None:
+    """An empty cache: setup builds transformers and ultralytics stand-ins without a "Writing model shards" bar
+    or ultralytics' settings-file notice (either would come before the status line in the notebook), writes that
+    settings file all the same, and leaves transformers' progress bars switched on."""
+    report, stdout, tmp, stderr = first_run
+    assert "Writing model shards" not in stderr and "Ultralytics Settings" not in stdout + stderr
+    assert len(list((tmp / "course").glob("**/Ultralytics/settings.json"))) == 1
+    assert report["progress_bars_on"] is True
+
+
+def test_transformers_standin_keeps_the_real_interface(first_run: tuple[dict[str, Any], str, Path, str]) -> None:
     r = first_run[0]["transformers"]
     assert r["tier"] == "stand-in"
     assert r["labels"] == ["NEGATIVE", "POSITIVE"] and set(r["predicted"]) <= {"NEGATIVE", "POSITIVE"}
@@ -83,36 +90,36 @@ def test_transformers_standin_keeps_the_real_interface(first_run: tuple[dict[str
     assert "random weights" in r["standin_note"]
 
 
-def test_sentence_transformers_packaged_copy_is_real(first_run: tuple[dict[str, Any], str, Path]) -> None:
+def test_sentence_transformers_packaged_copy_is_real(first_run: tuple[dict[str, Any], str, Path, str]) -> None:
     r = first_run[0]["sentence-transformers"]
     assert r["tier"] == "packaged" and r["dim"] == 384
     assert r["paraphrase"] > 0.5 and r["unrelated"] < 0.3  # meaning: only real weights do this
 
 
-def test_timm_packaged_weights_see_the_cat(first_run: tuple[dict[str, Any], str, Path]) -> None:
+def test_timm_packaged_weights_see_the_cat(first_run: tuple[dict[str, Any], str, Path, str]) -> None:
     r = first_run[0]["timm"]
     assert r["tier"] == "packaged-unverified"
     assert r["top3"][0] in CAT_CLASSES and r["p"] > 0.2, r
 
 
-def test_torchvision_standin_loads_through_torchvision(first_run: tuple[dict[str, Any], str, Path]) -> None:
+def test_torchvision_standin_loads_through_torchvision(first_run: tuple[dict[str, Any], str, Path, str]) -> None:
     r = first_run[0]["torchvision"]
     assert r["tier"] == "stand-in" and r["classes"] == 21 and r["shape"] == [1, 21, 96, 128]
 
 
-def test_ultralytics_standin_has_coco_names_and_sane_boxes(first_run: tuple[dict[str, Any], str, Path]) -> None:
+def test_ultralytics_standin_has_coco_names_and_sane_boxes(first_run: tuple[dict[str, Any], str, Path, str]) -> None:
     r = first_run[0]["ultralytics"]
     assert r["tier"] == "stand-in" and r["names"] == 80
     assert (r["first"], r["last"]) == ("person", "toothbrush")
     assert r["inside"]
 
 
-def test_open_clip_standin_loads_through_open_clip(first_run: tuple[dict[str, Any], str, Path]) -> None:
+def test_open_clip_standin_loads_through_open_clip(first_run: tuple[dict[str, Any], str, Path, str]) -> None:
     r = first_run[0]["open_clip"]
     assert r["tier"] == "stand-in" and r["image"] == [1, 512] and r["text"] == [2, 512] and r["finite"]
 
 
-def test_standins_never_enter_the_users_caches(first_run: tuple[dict[str, Any], str, Path]) -> None:
+def test_standins_never_enter_the_users_caches(first_run: tuple[dict[str, Any], str, Path, str]) -> None:
     tmp = first_run[2]
     assert not (tmp / "user-hf").exists() or not any((tmp / "user-hf").rglob("*.safetensors"))
     assert not (tmp / "user-torch").exists() or not any((tmp / "user-torch").rglob("*.pth"))
@@ -135,7 +142,7 @@ def _fake_real_hf_copy(src_snapshot: Path, cache: Path, repo_id: str, revision: 
             (snap / f.name).write_bytes(f.read_bytes())
 
 
-def test_the_users_own_copy_comes_first(first_run: tuple[dict[str, Any], str, Path], tmp_path: Path) -> None:
+def test_the_users_own_copy_comes_first(first_run: tuple[dict[str, Any], str, Path, str], tmp_path: Path) -> None:
     """Tier 1: with a (pretend) real copy in the user's caches, setup uses it and says so."""
     tmp = first_run[2]
     builds = tmp / "course" / "builds"
@@ -149,7 +156,7 @@ def test_the_users_own_copy_comes_first(first_run: tuple[dict[str, Any], str, Pa
     (tmp_path / "work" / "yolov8n.pt").write_bytes(yolo.read_bytes())
     env = _env(tmp_path)
     env["COURSE_CACHE"] = str(tmp / "course")  # same course cache: its stand-ins exist but must lose
-    report, stdout = run_probe("distilbert-sst2,deeplabv3-mbv3,yolov8n", env, tmp_path / "work")
+    report, stdout, _ = run_probe("distilbert-sst2,deeplabv3-mbv3,yolov8n", env, tmp_path / "work")
     assert report["transformers"]["tier"] == "cached"
     assert report["torchvision"]["tier"] == "cached"
     assert report["ultralytics"]["tier"] == "cached"
