@@ -170,7 +170,7 @@ def apply_switches(is_offline: bool, layout: offline.Layout) -> None:
     os.environ.setdefault(offline.REAL_HF_ENV, str(offline.real_hf_cache()))
     os.environ.setdefault(offline.REAL_TORCH_ENV, str(offline.real_torch_home()))
     os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
-    quiet.install()  # onnxruntime telemetry off too; no "unset HF_HUB_OFFLINE" advice when offline on purpose
+    quiet.install()  # telemetry off; no "unset HF_HUB_OFFLINE" advice offline, no ultralytics settings notice
     for name, value in HUB_TIMEOUTS.items():
         os.environ.setdefault(name, value)  # a user's own setting wins
     os.environ["TOKENIZERS_PARALLELISM"] = "false"
