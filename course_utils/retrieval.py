@@ -96,12 +96,12 @@ def neighbour_recall(found: npt.ArrayLike, exact: npt.ArrayLike) -> float:
 
 def loglog_slope(x: Sequence[float] | npt.ArrayLike, y: Sequence[float] | npt.ArrayLike) -> float:
     """Slope of the least-squares line through ``(log x, log y)``: ``y`` grows like ``x ** slope``."""
-    lx, ly = np.log(np.asarray(x, dtype=np.float64)), np.log(np.asarray(y, dtype=np.float64))
-    if lx.shape != ly.shape or lx.size < 2:
+    ax, ay = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    if ax.shape != ay.shape or ax.size < 2:
         raise ValueError("need at least two (x, y) pairs of the same length")
-    if not (np.isfinite(lx).all() and np.isfinite(ly).all()):
+    if not (np.isfinite(ax).all() and np.isfinite(ay).all() and (ax > 0).all() and (ay > 0).all()):
         raise ValueError("log-log slope needs positive x and y")
-    return float(np.polyfit(lx, ly, 1)[0])
+    return float(np.polyfit(np.log(ax), np.log(ay), 1)[0])
 
 
 def median_seconds(fn: Callable[[], object], repeats: int = 5, warmup: int = 1) -> float:

@@ -122,11 +122,13 @@ def test_putting_the_solutions_back_makes_every_check_pass(offline_kernels: None
 
 def test_verify_catches_a_check_that_cannot_fail(tmp_path: Path, offline_kernels: None) -> None:
     cells: list[dict[str, Any]] = [
-        {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None, "source": src}
-        for src in (
-            "x = 1",
-            "# Solution 1: y is 2\n### BEGIN SOLUTION\ny = 2\n### END SOLUTION",
-            "# Check 1: an identity\nassert x == 1",
+        {"cell_type": "code", "id": f"toy-{i}", "metadata": {}, "outputs": [], "execution_count": None, "source": src}
+        for i, src in enumerate(
+            (
+                "x = 1",
+                "# Solution 1: y is 2\n### BEGIN SOLUTION\ny = 2\n### END SOLUTION",
+                "# Check 1: an identity\nassert x == 1",
+            )
         )
     ]
     nb = {"cells": cells, "metadata": {"kernelspec": {"name": "python3", "language": "python"}}, "nbformat": 4}
