@@ -126,6 +126,8 @@ if "clip-vit-b32" in KEYS:
         "finite": bool(np.isfinite(img.numpy()).all()),
     }
 
+# Imported here, after setup(), as a notebook does: the first-run test reads whether building stand-ins left
+# transformers' progress bars switched on.
 from transformers.utils import logging as hf_logging  # noqa: E402
 
 report["progress_bars_on"] = hf_logging.is_progress_bar_enabled()  # type: ignore[assignment]
