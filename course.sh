@@ -9,14 +9,16 @@
 #   ./course.sh colab      on Google Colab: install into Colab's own Python (the notebooks' first cell runs it)
 #   ./course.sh site [NN ...]  build the course's web site with outputs into build/site/html (all notebooks: ~15 min)
 #   ./course.sh student    write student copies of the notebooks to student/ (solutions replaced by stubs)
-#   ./course.sh setup      only set up
+#   ./course.sh setup      only set up (installs exactly the lock, requirements.txt)
+#   ./course.sh lock       after editing requirements.in: resolve it into requirements.txt and environment.yml
+#   ./course.sh canary     the suite in a separate environment of the newest allowed releases; report in .canary/
 #
 # Environment: COURSE_PYTHON (a Python 3.11 to use), COURSE_OFFLINE (tests default to 1),
 # COURSE_CACHE (where stand-ins and offline copies are built), COURSE_DEVICE (cpu/cuda/mps).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-VENV="$ROOT/.venv"
+VENV="${COURSE_VENV:-$ROOT/.venv}"   # COURSE_VENV: another environment (the canary's)
 STAMP="$VENV/.course-installed"
 
 say() { printf '[course.sh] %s\n' "$*"; }
@@ -42,6 +44,7 @@ system_packages() {
     command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
     command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)   # test speech for notebooks 16-17
     command -v sox >/dev/null 2>&1 || missing+=(sox)               # audio effects (speed, resampling) for 16-17
+    command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)      # the sandbox that runs generated code (notebook 20)
     # Chromium and its driver: the test suite runs notebooks in JupyterLab in a real browser (tests/test_browser.py).
     if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1 && [ "${COURSE_NO_BROWSER:-0}" != "1" ]; then
         command -v chromium >/dev/null 2>&1 || missing+=(chromium)
@@ -62,24 +65,24 @@ system_packages() {
             || say "WARNING: apt-get could not install ${missing[*]}; the OCR and audio cells will say so and skip."
     else
         say "WARNING: missing system packages: ${missing[*]} (the OCR and audio cells skip without them). Install with:"
-        say "  Debian/Ubuntu: sudo apt-get install tesseract-ocr tesseract-ocr-eng ffmpeg espeak-ng sox dataset-fashion-mnist"
+        say "  Debian/Ubuntu: sudo apt-get install tesseract-ocr tesseract-ocr-eng ffmpeg espeak-ng sox bubblewrap dataset-fashion-mnist"
         say "  macOS:         brew install tesseract ffmpeg espeak-ng sox"
         say "  Windows:       winget install UB-Mannheim.TesseractOCR ; winget install Gyan.FFmpeg"
     fi
 }
 
 ensure_env() {
-    # COURSE_NO_SETUP=1 (the tests that start the lab): use .venv as it is, never reinstall.
+    # COURSE_NO_SETUP=1 (the tests that start the lab, the canary's own environment): use the venv as it is.
     if [ "${COURSE_NO_SETUP:-0}" = "1" ] && [ -x "$VENV/bin/python" ]; then
         return 0
     fi
     local want
-    want="$(cat "$ROOT/requirements.txt" "$ROOT/requirements-nodeps.txt" "$ROOT/pyproject.toml" | sha256sum | cut -d' ' -f1)"
+    want="$(cat "$ROOT/requirements.txt" "$ROOT/pyproject.toml" | sha256sum | cut -d' ' -f1)"
     if [ -x "$VENV/bin/python" ] && [ "$(cat "$STAMP" 2>/dev/null)" = "$want" ]; then
         return 0
     fi
     local py
-    py="$(find_python)" || die "Python 3.11 is needed (the pinned packages are tested with it). Install it
+    py="$(find_python)" || die "Python 3.11 is needed (the lock is tested with it). Install it
   Debian/Ubuntu: sudo apt-get install python3.11 python3.11-venv   (or use pyenv)
   macOS:         brew install python@3.11
   Windows:       use WSL, or the Python 3.11 installer from python.org
@@ -90,21 +93,27 @@ then run this again (or point COURSE_PYTHON at it)."
         say "creating the virtual environment in .venv with $py"
         "$py" -m venv "$VENV" || die "could not create .venv (on Debian/Ubuntu: sudo apt-get install python3.11-venv)"
     fi
-    say "installing the pinned packages (first time: about 4 minutes and 6 GB of disk)"
-    "$VENV/bin/python" -m pip install --quiet --upgrade pip \
-        || die "pip could not upgrade itself: check your internet connection and run ./course.sh again"
-    "$VENV/bin/python" -m pip install --quiet -r "$ROOT/requirements.txt" \
-        || die "installing requirements.txt failed (see pip's message above). Check the connection and free disk (6 GB), then run ./course.sh again."
-    # Packages whose declared dependencies are wrong here (see the file's comments): without their dependencies.
-    "$VENV/bin/python" -m pip install --quiet --no-deps -r "$ROOT/requirements-nodeps.txt" \
-        || die "installing requirements-nodeps.txt failed (see pip's message above); run ./course.sh again."
-    "$VENV/bin/python" -m pip install --quiet --no-deps -e "$ROOT" || die "installing course_utils failed"
-    # jupyter-events asks for jsonschema[format-nongpl], whose rfc3987-syntax builds an Earley parser every time
-    # jsonschema is imported: about 4 s of CPU in every Jupyter server, nbformat and nbgrader process. Nothing in
-    # the course validates IRIs; without it jsonschema skips that one format check (it catches the ImportError).
-    "$VENV/bin/python" -m pip uninstall --quiet -y rfc3987-syntax >/dev/null 2>&1 || true
+    say "installing the locked packages (first time: about 3 minutes and 6 GB of disk)"
+    # uv, at the version and hashes of the lock, installs the rest; pip only fetches uv itself.
+    install_uv "$VENV/bin/python"
+    # sync: exactly the lock, hash-checked; anything else in .venv is removed.
+    "$VENV/bin/python" -m uv pip sync --quiet --require-hashes --python "$VENV/bin/python" "$ROOT/requirements.txt" \
+        || die "installing the lock (requirements.txt) failed (see uv's message above). Check the connection and free disk (6 GB), then run ./course.sh again."
+    "$VENV/bin/python" -m uv pip install --quiet --python "$VENV/bin/python" --no-deps --no-build-isolation -e "$ROOT" \
+        || die "installing course_utils failed"
     echo "$want" > "$STAMP"
     say "set-up done in $((SECONDS - start)) s"
+}
+
+install_uv() {
+    # The lock's own uv entry (version and hashes) as a one-line requirements file for pip.
+    local req
+    req="$(mktemp)"
+    awk '/^uv==/{on=1} on{print} on && !/\\$/{exit}' "$ROOT/requirements.txt" > "$req"
+    grep -q '^uv==' "$req" || die "requirements.txt has no uv entry: regenerate it with ./course.sh lock"
+    "$1" -m pip install --quiet --disable-pip-version-check --no-deps --require-hashes -r "$req" \
+        || die "pip could not install uv (the lock's installer): check your internet connection and run ./course.sh again"
+    rm -f "$req"
 }
 
 cmd="${1:-lab}"
@@ -112,6 +121,15 @@ cmd="${1:-lab}"
 case "$cmd" in
     setup)
         ensure_env ;;
+    lock)
+        ensure_env
+        cd "$ROOT"
+        "$VENV/bin/python" -m course_utils.envlock lock
+        say "requirements.txt and environment.yml written; ./course.sh setup installs the new lock" ;;
+    canary)
+        ensure_env
+        cd "$ROOT"
+        exec "$VENV/bin/python" -m course_utils.envlock canary "$@" ;;
     lab)
         ensure_env
         lab_flags=()
@@ -151,11 +169,12 @@ case "$cmd" in
         # packages come from apt (Colab runs as root); no browser, the test suite does not run there.
         py="${COURSE_PYTHON:-python3}"
         COURSE_NO_BROWSER=1 system_packages
-        say "installing the pinned packages into $("$py" --version 2>&1) (the pins are tested with 3.11)"
-        "$py" -m pip install --quiet -r "$ROOT/requirements.txt" \
-            || die "installing requirements.txt failed (see pip's message above); rerun the cell, or report which pin broke"
-        "$py" -m pip install --quiet --no-deps -r "$ROOT/requirements-nodeps.txt" || die "installing requirements-nodeps.txt failed"
-        "$py" -m pip install --quiet --no-deps -e "$ROOT" || die "installing course_utils failed"
+        say "installing the locked packages into $("$py" --version 2>&1) (the lock resolves for 3.11 and 3.12)"
+        install_uv "$py"
+        # install, not sync: Colab's own packages stay; the lock's versions replace theirs where both have one.
+        "$py" -m uv pip install --quiet --python "$py" --no-deps --require-hashes -r "$ROOT/requirements.txt" \
+            || die "installing the lock failed (see uv's message above); rerun the cell, or report which package broke"
+        "$py" -m uv pip install --quiet --python "$py" --no-deps --no-build-isolation -e "$ROOT" || die "installing course_utils failed"
         touch "$ROOT/.colab-installed"
         say "installed: restart the session (Runtime > Restart session), then run the notebook again" ;;
     site)
@@ -175,7 +194,7 @@ case "$cmd" in
         ensure_env
         exec "$VENV/bin/course" "$cmd" "$@" ;;
     -h|--help|help)
-        sed -n '2,16p' "$0" ;;
+        sed -n '2,19p' "$0" ;;
     *)
-        die "unknown command '$cmd' (use: lab, test, site, colab, student, doctor, prefetch, catalog, setup)" ;;
+        die "unknown command '$cmd' (use: lab, test, site, colab, student, doctor, prefetch, catalog, setup, lock, canary)" ;;
 esac
