@@ -15,6 +15,7 @@ Command line: ``python -m course_utils.envlock lock | environment-yml | check | 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -22,7 +23,7 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
@@ -66,54 +67,38 @@ class Locked:
         return self.marker is None or Marker(self.marker).evaluate(dict(environment) if environment else None)
 
 
+@dataclass
+class _Entry:
+    name: str
+    version: str
+    marker: str | None
+    hashes: list[str] = field(default_factory=list)
+    via: list[str] = field(default_factory=list)
+
+    def freeze(self) -> Locked:
+        return Locked(self.name, self.version, self.marker, tuple(self.hashes), tuple(self.via))
+
+
 def read_lock(path: Path | None = None) -> list[Locked]:
     """Every entry of ``requirements.txt`` as written by ``uv pip compile --generate-hashes``."""
     path = path or repo_root() / LOCK
-    entries: list[Locked] = []
-    current: dict[str, object] | None = None
-
-    def close() -> None:
-        if current is not None:
-            entries.append(
-                Locked(
-                    name=str(current["name"]),
-                    version=str(current["version"]),
-                    marker=current["marker"],  # type: ignore[arg-type]
-                    hashes=tuple(current["hashes"]),  # type: ignore[call-overload]
-                    via=tuple(current["via"]),  # type: ignore[call-overload]
-                )
-            )
-
+    entries: list[_Entry] = []
     in_via = False
     for line in path.read_text(encoding="utf-8").splitlines():
         match = _LOCKED.match(line)
         if match:
-            close()
-            current = {
-                "name": normalize(match.group(1)),
-                "version": match.group(2),
-                "marker": match.group(3).strip() if match.group(3) else None,
-                "hashes": [],
-                "via": [],
-            }
+            marker = match.group(3).strip() if match.group(3) else None
+            entries.append(_Entry(normalize(match.group(1)), match.group(2), marker))
             in_via = False
-            continue
-        if current is None:
-            continue
-        hashes = _HASH.findall(line)
-        if hashes:
-            current["hashes"].extend(hashes)  # type: ignore[attr-defined]
-            continue
-        via = _VIA.match(line)
-        if via:
+        elif entries and (hashes := _HASH.findall(line)):
+            entries[-1].hashes.extend(hashes)
+        elif entries and (via := _VIA.match(line)):
             in_via = True
             if via.group(1).strip():
-                current["via"].append(via.group(1).strip())  # type: ignore[attr-defined]
-            continue
-        if in_via and line.startswith("    #   "):
-            current["via"].append(line.strip("# ").strip())  # type: ignore[attr-defined]
-    close()
-    return entries
+                entries[-1].via.append(via.group(1).strip())
+        elif entries and in_via and line.startswith("    #   "):
+            entries[-1].via.append(line.strip("# ").strip())
+    return [e.freeze() for e in entries]
 
 
 def locked_for(environment: Mapping[str, str] | None = None, path: Path | None = None) -> dict[str, str]:
@@ -347,8 +332,6 @@ def _venv_versions(python: Path) -> dict[str, str]:
         "print(json.dumps({re.sub(r'[-_.]+','-',d.metadata['Name']).lower():d.version for d in m.distributions()}))"
     )
     out = subprocess.run([str(python), "-c", code], capture_output=True, text=True, check=True).stdout
-    import json
-
     return dict(json.loads(out))
 
 

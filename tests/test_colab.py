@@ -94,7 +94,7 @@ def test_ensure_colab_cell_inserts_once_and_replaces_an_old_version() -> None:
 
 @pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
 def test_course_sh_colab_installs_the_pins_into_the_running_python(tmp_path: Path) -> None:
-    for name in ("course.sh", "requirements.txt", "requirements-nodeps.txt"):
+    for name in ("course.sh", "requirements.txt"):
         shutil.copy(ROOT / name, tmp_path / name)
     log = tmp_path / "pip.log"
     fake = tmp_path / "python3"
@@ -110,7 +110,10 @@ def test_course_sh_colab_installs_the_pins_into_the_running_python(tmp_path: Pat
     )
     assert done.returncode == 0, done.stdout + done.stderr
     lines = log.read_text().splitlines()
-    assert any(f"-m pip install --quiet -r {tmp_path}/requirements.txt" in x for x in lines), lines
-    assert any("--no-deps -r" in x and "requirements-nodeps.txt" in x for x in lines), lines
-    assert any(f"--no-deps -e {tmp_path}" in x for x in lines), lines
+    assert any("-m pip install" in x and "--require-hashes" in x for x in lines), lines  # uv, at the lock's hashes
+    assert any(
+        f"-m uv pip install --quiet --python {fake} --no-deps --require-hashes -r {tmp_path}/requirements.txt" in x
+        for x in lines
+    ), lines
+    assert any(f"--no-deps --no-build-isolation -e {tmp_path}" in x for x in lines), lines
     assert (tmp_path / ".colab-installed").exists() and "restart the session" in done.stdout
