@@ -93,12 +93,12 @@ then run this again (or point COURSE_PYTHON at it)."
         say "creating the virtual environment in .venv with $py"
         "$py" -m venv "$VENV" || die "could not create .venv (on Debian/Ubuntu: sudo apt-get install python3.11-venv)"
     fi
-    say "installing the locked packages (first time: about 3 minutes and 6 GB of disk)"
+    say "installing the locked packages (first time: about 4 minutes and 8 GB of disk)"
     # uv, at the version and hashes of the lock, installs the rest; pip only fetches uv itself.
     install_uv "$VENV/bin/python"
     # sync: exactly the lock, hash-checked; anything else in .venv is removed.
     "$VENV/bin/python" -m uv pip sync --quiet --require-hashes --python "$VENV/bin/python" "$ROOT/requirements.txt" \
-        || die "installing the lock (requirements.txt) failed (see uv's message above). Check the connection and free disk (6 GB), then run ./course.sh again."
+        || die "installing the lock (requirements.txt) failed (see uv's message above). Check the connection and free disk (8 GB), then run ./course.sh again."
     "$VENV/bin/python" -m uv pip install --quiet --python "$VENV/bin/python" --no-deps --no-build-isolation -e "$ROOT" \
         || die "installing course_utils failed"
     echo "$want" > "$STAMP"
