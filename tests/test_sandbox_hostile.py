@@ -40,9 +40,10 @@ def hostile(victim: Path) -> dict[str, str]:
     )
     return {
         "guard switched off from Python": (
-            "import __main__, sys\n__main__.armed = False\n__main__._ALWAYS = frozenset()\n"
-            "__main__._guard = None\nsys.modules['__main__'].__dict__.pop('_PATHS', None)\n"
-            "import gc\n[o for o in gc.get_objects()]\n"
+            "import __main__, builtins, os, sys\n__main__.armed = False\n__main__._ALWAYS = frozenset()\n"
+            "__main__._guard = None\nvars(__main__).pop('_PATHS', None)\n"
+            "os.path.realpath = lambda p: os.getcwd()\nbuiltins.isinstance = lambda *a: False\n"
+            "try:\n    import gc\n    [o for o in gc.get_objects()]\nexcept PermissionError:\n    pass\n"
             f"open({v + '/switched-off.txt'!r}, 'w').write('x')\n" + WRONG
         ),
         "forges: patches json and the codec": (
