@@ -356,8 +356,11 @@ def layers(network_namespace: bool = True, isolation: str = "auto", audit_hook: 
     found = ["judge outside the candidate (results as plain data, capped)", "wall-clock timeout"]
     if isolation == "auto" and bubblewrap_status() == "ok":
         found.append("bubblewrap (user, PID, mount, network namespaces; read-only system; no parent environment)")
-    elif network_namespace and network_namespace_prefix():
-        found.append("network namespace (unshare " + " ".join(network_namespace_prefix()[1:]) + ")")
+    else:
+        why = "left out by the caller" if isolation != "auto" else bubblewrap_status()
+        found.append(f"NOT in force: bubblewrap ({why}): the candidate can read what this user can read")
+        if network_namespace and network_namespace_prefix():
+            found.append("network namespace (unshare " + " ".join(network_namespace_prefix()[1:]) + ")")
     found += list(rlimits_in_force())
     found.append("throw-away working directory")
     if audit_hook:
@@ -539,7 +542,7 @@ def _judge(out: bytes, err: bytes, rc: int | None, cases: list[Case], verdict: C
     return verdict("pass", "all tests passed", passed)
 
 
-def _short(value: object, width: int = 60) -> str:
+def _short(value: object, width: int = 110) -> str:
     text = repr(value)
     return text if len(text) <= width else text[: width - 3] + "..."
 
@@ -617,11 +620,11 @@ def sql_verdict(
         return verdict("error", f"OperationalError: {exc}")
     except (sqlite3.Error, ValueError) as exc:  # ValueError: e.g. two statements in one string
         return verdict("error", f"{type(exc).__name__}: {exc}")
-    right = got == want if ordered else Counter(got) == Counter(want)
-    return verdict(
-        "pass" if right else "fail",
-        f"{len(got)} rows" + ("" if right else f", expected {len(want)} as in the reference"),
-    )
+    if (got == want) if ordered else (Counter(got) == Counter(want)):
+        return verdict("pass", f"{len(got)} rows, as the reference")
+    if Counter(got) == Counter(want):
+        return verdict("fail", f"the reference's {len(got)} rows in another order")
+    return verdict("fail", f"{len(got)} rows that differ from the reference's {len(want)}")
 
 
 def _read_only(action: int, *_: object) -> int:
