@@ -43,39 +43,49 @@ def _short(text: object, width: int = 60) -> str:
 _BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
 
 
-def _decode(path: Path) -> tuple[str, str]:
+def _decode(path: Path, encoding: str | None = None) -> tuple[str, str]:
     """The file's text and the encoding it was read with.
 
     A byte-order mark decides (Excel's "CSV UTF-8" writes one; "Unicode text" is UTF-16 with one). Without it,
-    UTF-8, then UTF-16 when every other byte is zero, then Windows-1252 (Excel's plain "CSV" on Windows).
+    UTF-8, or UTF-16 when every other byte is zero. Any other encoding is named by the caller (``encoding=``):
+    a guess between Windows-1252, Latin-1 and Mac Roman would read some letters wrong without a word.
     """
     data = path.read_bytes()
-    for bom, encoding in _BOMS:
+    if encoding is not None:
+        try:
+            return data.decode(encoding), encoding
+        except (UnicodeDecodeError, LookupError) as err:
+            raise HomeworkDataError(
+                f"{path.name} cannot be read as {encoding!r} ({type(err).__name__}: {str(err)[:80]}). "
+                "Save it as 'CSV UTF-8' and leave encoding= out."
+            ) from None
+    for bom, name in _BOMS:
         if data.startswith(bom):
             try:
-                return data.decode(encoding), encoding
+                return data.decode(name), name
             except UnicodeDecodeError:
                 break
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError as err:
         first_error = err
-    if len(data) >= 4 and (data[1::2].count(0) > len(data) // 4 or data[0::2].count(0) > len(data) // 4):
+    if len(data) >= 4 and max(data[0::2].count(0), data[1::2].count(0)) > len(data) // 4:
         little = data[1::2].count(0) > data[0::2].count(0)
         try:
             return data.decode("utf-16-le" if little else "utf-16-be"), "utf-16"
         except UnicodeDecodeError:
             pass
+    before = data[: first_error.start]
+    line = (before.count(b"\n") if b"\n" in data else before.count(b"\r")) + 1
+    bad = data[first_error.start : first_error.start + 1]
     try:
-        return data.decode("cp1252"), "cp1252"
+        as_windows = f" (in Windows-1252, Excel's plain 'CSV' on Windows, that byte is {bad.decode('cp1252')!r})"
     except UnicodeDecodeError:
-        pass
-    line = data[: first_error.start].count(b"\n") + data[: first_error.start].count(b"\r") * (b"\n" not in data) + 1
-    bad = data[first_error.start : first_error.start + 4]
+        as_windows = ""
     raise HomeworkDataError(
-        f"{path.name} is not text in an encoding this reader knows (UTF-8, UTF-16, Windows-1252): byte {bad!r} "
-        f"on line {line} cannot be read. Save the file as UTF-8 (in a spreadsheet: 'CSV UTF-8'; in an editor: "
-        "encoding UTF-8) and try again."
+        f"{path.name} is not UTF-8 text: byte {bad!r} on line {line} cannot be read{as_windows}. Save the file as "
+        "UTF-8 (in a spreadsheet: 'CSV UTF-8'; in an editor: encoding UTF-8) and try again, or name its encoding: "
+        "load_labelled_csv(path, encoding='cp1252')."
     ) from None
 
 
@@ -129,17 +139,19 @@ def load_labelled_csv(
     label_column: str = "label",
     labels: Sequence[str] | None = None,
     min_per_class: int = 8,
+    encoding: str | None = None,
 ) -> pd.DataFrame:
     """Read and check a labelled CSV: one example per row, a text column and a label column.
 
-    Spreadsheet exports read as they are: UTF-8 with or without a byte-order mark, UTF-16 ("Unicode text"),
-    Windows-1252; commas, semicolons, tabs or vertical bars between fields; Windows, Unix or old Mac line ends.
+    Spreadsheet exports read as they are: UTF-8 with or without a byte-order mark, UTF-16 ("Unicode text");
+    another encoding (Windows-1252, Excel's plain "CSV" on Windows) is named with ``encoding=``; commas, semicolons, tabs or vertical bars between fields; Windows, Unix or old Mac line ends.
 
     Args:
         path: the CSV file (``~`` is your home folder).
         text_column, label_column: the names of the two columns in the header line.
         labels: the allowed labels; ``None`` accepts the labels the file has (at least two).
         min_per_class: the fewest examples any class may have (the interval and the cross-validation need them).
+        encoding: the file's encoding when it is neither UTF-8 nor UTF-16 (e.g. ``"cp1252"``).
 
     Returns:
         A frame with exactly the columns ``text`` and ``label`` (whitespace stripped), in file order.
@@ -157,7 +169,7 @@ def load_labelled_csv(
         nearby = sorted(p.name for p in where.glob("*.csv"))[:8] if where.is_dir() else []
         hint = f" CSV files in {where}: {', '.join(nearby)}." if nearby else f" The folder {where} has no CSV file."
         raise HomeworkDataError(f"no file at {path}: check the path and the file name.{hint}")
-    text, _ = _decode(path)
+    text, _ = _decode(path, encoding)
     if not text.strip():
         raise HomeworkDataError(
             f"{path.name} is empty: put a header line ({text_column},{label_column}) and one example per line."

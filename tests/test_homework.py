@@ -55,8 +55,7 @@ def test_missing_file_names_the_path_and_nearby_csvs(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("encoding", "bom"),
-    [("cp1252", ""), ("utf-16-le", "\ufeff"), ("utf-16-be", "\ufeff"), ("utf-16-le", ""), ("utf-8", "\ufeff")],
+    ("encoding", "bom"), [("utf-16-le", "\ufeff"), ("utf-16-be", "\ufeff"), ("utf-16-le", ""), ("utf-8", "\ufeff")]
 )
 def test_spreadsheet_encodings_read_right(tmp_path: Path, encoding: str, bom: str) -> None:
     body = _good().replace("example 3 of a", "caf\u00e9 \u201cexample\u201d 3 of a \u20ac")
@@ -65,10 +64,20 @@ def test_spreadsheet_encodings_read_right(tmp_path: Path, encoding: str, bom: st
     assert list(frame["label"].unique()) == ["a", "b"]
 
 
+def test_windows_1252_is_named_not_guessed(tmp_path: Path) -> None:
+    body = _good().replace("example 3 of a", "caf\u00e9 \u201cexample\u201d 3 of a \u20ac")
+    path = _csv(tmp_path, body, encoding="cp1252")
+    with pytest.raises(HomeworkDataError, match=r"not UTF-8.*line 5.*Windows-1252.*'\u00e9'.*CSV UTF-8.*cp1252"):
+        load_labelled_csv(path)
+    assert load_labelled_csv(path, encoding="cp1252").loc[3, "text"] == "caf\u00e9 \u201cexample\u201d 3 of a \u20ac"
+    with pytest.raises(HomeworkDataError, match="cannot be read as 'utf-8'"):
+        load_labelled_csv(path, encoding="utf-8")
+
+
 def test_bytes_no_known_encoding_reads_give_the_line_and_the_fix(tmp_path: Path) -> None:
     path = tmp_path / "odd.csv"
-    path.write_bytes(_good().encode().replace(b"example 3 of a", b"ex\xff\x81ample 3 of a"))
-    with pytest.raises(HomeworkDataError, match=r"not text in an encoding.*line 5.*Save the file as UTF-8"):
+    path.write_bytes(_good().encode().replace(b"example 3 of a", b"ex\x81ample 3 of a"))
+    with pytest.raises(HomeworkDataError, match=r"not UTF-8.*line 5.*Save the file as UTF-8"):
         load_labelled_csv(path)
 
 
