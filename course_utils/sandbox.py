@@ -400,7 +400,10 @@ def _read_capped(proc: subprocess.Popen[bytes], deadline: float, cap: int) -> tu
 def _kill(proc: subprocess.Popen[bytes]) -> None:
     """Kill the whole process group (bwrap's namespace goes with it), then close our ends without waiting."""
     try:
-        os.killpg(proc.pid, signal.SIGKILL)
+        if hasattr(os, "killpg"):
+            os.killpg(proc.pid, signal.SIGKILL)
+        else:  # Windows (the course runs there under WSL): the process alone
+            proc.kill()
     except (ProcessLookupError, PermissionError):
         pass
     for f in (proc.stdin, proc.stdout, proc.stderr):

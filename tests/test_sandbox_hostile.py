@@ -21,7 +21,7 @@ from course_utils.sandbox import Verdict, bubblewrap_status, run_all, run_candid
 
 TESTS = ["assert add(2, 3) == 5", "assert add(-1, 1) == 0"]
 TIMEOUT = 4.0
-MARK = "31.4159"  # in the command line of every process a candidate starts, to find survivors
+MARK = f"31.{os.getpid()}"  # in the command line of every process a candidate starts (a sleep), to find survivors
 # What a forger would send: a claim of success, since it does not know the expected values.
 CLAIM = '{"verdict": "pass", "passed": 2, "total": 2, "results": [{"pass": true}, {"pass": true}]}'
 RIGHT = "def add(a, b):\n    return a + b\n"
