@@ -39,6 +39,7 @@ def hostile(victim: Path) -> dict[str, str]:
         " -1, -1, -1, -1, -1, -1, r, w, True, True, -1, None, None, None, -1, None, False)\n"
     )
     return {
+        "never returns": "def add(a, b):\n    while True:\n        pass\n",  # first: it runs beside the others
         "guard switched off from Python": (
             "import __main__, builtins, os, sys\n__main__.armed = False\n__main__._ALWAYS = frozenset()\n"
             "__main__._guard = None\nvars(__main__).pop('_PATHS', None)\n"
@@ -77,7 +78,6 @@ def hostile(victim: Path) -> dict[str, str]:
         ),
         "deeply nested result": "def add(a, b):\n    x = []\n    for _ in range(100000):\n        x = [x]\n    return x\n",
         "500 MB of output": "import os\nfor _ in range(8000):\n    os.write(1, b'x' * 65536)\n" + RIGHT,
-        "never returns": "def add(a, b):\n    while True:\n        pass\n",
     }
 
 
