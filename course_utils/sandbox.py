@@ -358,7 +358,7 @@ def layers(network_namespace: bool = True, isolation: str = "auto", audit_hook: 
         found.append("bubblewrap (user, PID, mount, network namespaces; read-only system; no parent environment)")
     else:
         why = "left out by the caller" if isolation != "auto" else bubblewrap_status()
-        found.append(f"NOT in force: bubblewrap ({why}): the candidate can read what this user can read")
+        found.append(f"NOT in force: bubblewrap. {why}. Without it a candidate can read what this user can read")
         if network_namespace and network_namespace_prefix():
             found.append("network namespace (unshare " + " ".join(network_namespace_prefix()[1:]) + ")")
     found += list(rlimits_in_force())
