@@ -357,8 +357,10 @@ def layers(network_namespace: bool = True, isolation: str = "auto", audit_hook: 
     if isolation == "auto" and bubblewrap_status() == "ok":
         found.append("bubblewrap (user, PID, mount, network namespaces; read-only system; no parent environment)")
     else:
-        why = "left out by the caller" if isolation != "auto" else bubblewrap_status()
-        found.append(f"NOT in force: bubblewrap. {why}. Without it a candidate can read what this user can read")
+        why = (
+            "left out by the caller" if isolation != "auto" else bubblewrap_status().replace("(", "- ").replace(")", "")
+        )
+        found.append(f"NOT in force: bubblewrap ({why}); without it a candidate can read what this user can read")
         if network_namespace and network_namespace_prefix():
             found.append("network namespace (unshare " + " ".join(network_namespace_prefix()[1:]) + ")")
     found += list(rlimits_in_force())
@@ -383,7 +385,11 @@ def _read_capped(proc: subprocess.Popen[bytes], deadline: float, cap: int) -> tu
             left = deadline - time.monotonic()
             if left <= 0:
                 return bytes(buffers[proc.stdout.fileno()]), bytes(buffers[proc.stderr.fileno()]), "timeout"
-            for key, _ in sel.select(timeout=min(left, 0.5)):
+            exited = proc.poll() is not None  # then all it wrote is in the pipes: one more pass drains them
+            ready = sel.select(timeout=0 if exited else min(left, 0.1))
+            if exited and not ready:
+                break  # a process it left behind may hold the pipes open: it does not hold the verdict
+            for key, _ in ready:
                 try:
                     chunk = os.read(key.fd, 65536)
                 except BlockingIOError:

@@ -236,3 +236,22 @@ def test_timeout_holds_and_the_layers_are_named() -> None:
     v = run_candidate("import time\ntime.sleep(60)\n" + RIGHT, TESTS, timeout=1.5)
     assert v.status == "timeout" and v.seconds < 1.5 + 10, v
     assert "wall-clock timeout" in v.layers and any("audit hook" in layer for layer in v.layers)
+
+
+def test_without_any_wall_a_held_pipe_still_does_not_hold_the_verdict(tmp_path: Path) -> None:
+    """No bubblewrap, no hook: the setsid child escapes (the layers say so), but the verdict comes at once."""
+    code = hostile(tmp_path)["low-level spawn, setsid child outlives and holds the pipe"]
+    try:
+        v = run_candidate(code, TESTS, timeout=TIMEOUT, isolation="none", audit_hook=False)
+        assert v.status == "fail" and v.seconds < TIMEOUT, v
+        assert any(x.startswith("NOT in force: bubblewrap") for x in v.layers)
+    finally:
+        for pid in survivors():  # ours, by the mark of this test process: end them
+            try:
+                os.kill(int(pid), 9)
+            except ProcessLookupError:
+                pass
+        for _ in range(50):
+            if not survivors():
+                break
+            time.sleep(0.1)
