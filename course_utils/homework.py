@@ -34,17 +34,102 @@ def _lines(numbers: Sequence[int], limit: int = 8) -> str:
     return shown + (f" and {len(numbers) - limit} more" if len(numbers) > limit else "")
 
 
-def _decode(path: Path) -> str:
+def _short(text: object, width: int = 60) -> str:
+    """A piece of the student's file, quoted and cut, so a message stays short whatever the file holds."""
+    shown = repr(str(text))
+    return shown if len(shown) <= width else shown[: width - 4] + "...'"
+
+
+_BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+
+
+def _decode(path: Path, encoding: str | None = None) -> tuple[str, str]:
+    """The file's text and the encoding it was read with.
+
+    A byte-order mark decides (Excel's "CSV UTF-8" writes one; "Unicode text" is UTF-16 with one). Without it,
+    UTF-8, or UTF-16 when every other byte is zero. Any other encoding is named by the caller (``encoding=``):
+    a guess between Windows-1252, Latin-1 and Mac Roman would read some letters wrong without a word.
+    """
     data = path.read_bytes()
+    if encoding is not None:
+        try:
+            return data.decode(encoding), encoding
+        except (UnicodeDecodeError, LookupError) as err:
+            raise HomeworkDataError(
+                f"{path.name} cannot be read as {encoding!r} ({type(err).__name__}: {str(err)[:80]}). "
+                "Save it as 'CSV UTF-8' and leave encoding= out."
+            ) from None
+    for bom, name in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data.decode(name), name
+            except UnicodeDecodeError:
+                break
     try:
-        return data.decode("utf-8-sig")  # a byte-order mark (Excel's "CSV UTF-8") is fine
+        return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError as err:
-        line = data[: err.start].count(b"\n") + 1
-        bad = data[err.start : err.start + 4]
+        first_error = err
+    if len(data) >= 4 and max(data[0::2].count(0), data[1::2].count(0)) > len(data) // 4:
+        little = data[1::2].count(0) > data[0::2].count(0)
+        try:
+            return data.decode("utf-16-le" if little else "utf-16-be"), "utf-16"
+        except UnicodeDecodeError:
+            pass
+    before = data[: first_error.start]
+    line = (before.count(b"\n") if b"\n" in data else before.count(b"\r")) + 1
+    bad = data[first_error.start : first_error.start + 1]
+    try:
+        as_windows = f" (in Windows-1252, Excel's plain 'CSV' on Windows, that byte is {bad.decode('cp1252')!r})"
+    except UnicodeDecodeError:
+        as_windows = ""
+    raise HomeworkDataError(
+        f"{path.name} is not UTF-8 text: byte {bad!r} on line {line} cannot be read{as_windows}. Save the file as "
+        "UTF-8 (in a spreadsheet: 'CSV UTF-8'; in an editor: encoding UTF-8) and try again, or name its encoding: "
+        "load_labelled_csv(path, encoding='cp1252')."
+    ) from None
+
+
+_SEPARATORS = (",", ";", "\t", "|")
+_SEPARATOR_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "vertical bar"}
+
+
+def _header_cells(line: str, sep: str) -> list[str]:
+    try:
+        return [h.strip() for h in next(csv.reader([line], delimiter=sep))]
+    except (csv.Error, StopIteration):
+        return []
+
+
+def _parse(text: str, name: str, wanted: Sequence[str]) -> tuple[list[tuple[int, list[str]]], str]:
+    """Rows with the line each starts on, read with the separator whose header has the ``wanted`` columns."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")  # Windows and old Mac (CR-only) line endings
+    first = text.split("\n", 1)[0]
+    order = sorted(_SEPARATORS, key=lambda sep: -first.count(sep))
+    chosen = next(
+        (sep for sep in order if all(w in _header_cells(first, sep) for w in wanted)),
+        order[0] if first.count(order[0]) else ",",
+    )
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=chosen, strict=True)
+    rows: list[tuple[int, list[str]]] = []
+    start = 1
+    try:
+        for row in reader:
+            rows.append((start, row))
+            start = reader.line_num + 1
+    except csv.Error as err:
+        where = f"line {start}"
+        if "field larger than field limit" in str(err):
+            raise HomeworkDataError(
+                f"{name}, {where}: a field is longer than {csv.field_size_limit():,} characters. Either a quote "
+                "opens a text there and is never closed, so the rest of the file became one field (check the quotes "
+                'on that line; a quote inside a text is written twice: ""), or the text really is that long: '
+                "shorten it to the sentence or paragraph that carries the label."
+            ) from None
         raise HomeworkDataError(
-            f"{path.name} is not UTF-8 text: byte {bad!r} on line {line} cannot be read. "
-            "Save the file as UTF-8 (in a spreadsheet: 'CSV UTF-8'; in an editor: encoding UTF-8) and try again."
+            f"{name}, {where}: the CSV cannot be read ({err}). Check the quotes on that line: a text with a "
+            'quote or a separator in it goes in double quotes, and a quote inside it is written twice: "".'
         ) from None
+    return rows, chosen
 
 
 def load_labelled_csv(
@@ -54,14 +139,19 @@ def load_labelled_csv(
     label_column: str = "label",
     labels: Sequence[str] | None = None,
     min_per_class: int = 8,
+    encoding: str | None = None,
 ) -> pd.DataFrame:
     """Read and check a labelled CSV: one example per row, a text column and a label column.
 
+    Spreadsheet exports read as they are: UTF-8 with or without a byte-order mark, UTF-16 ("Unicode text");
+    another encoding (Windows-1252, Excel's plain "CSV" on Windows) is named with ``encoding=``; commas, semicolons, tabs or vertical bars between fields; Windows, Unix or old Mac line ends.
+
     Args:
-        path: the CSV file.
+        path: the CSV file (``~`` is your home folder).
         text_column, label_column: the names of the two columns in the header line.
         labels: the allowed labels; ``None`` accepts the labels the file has (at least two).
         min_per_class: the fewest examples any class may have (the interval and the cross-validation need them).
+        encoding: the file's encoding when it is neither UTF-8 nor UTF-16 (e.g. ``"cp1252"``).
 
     Returns:
         A frame with exactly the columns ``text`` and ``label`` (whitespace stripped), in file order.
@@ -69,29 +159,29 @@ def load_labelled_csv(
     Raises:
         HomeworkDataError: naming the problem, where it is (line numbers count the header as line 1) and the fix.
     """
-    path = Path(path)
+    path = Path(path).expanduser()
+    if path.is_dir():
+        inside = sorted(p.name for p in path.glob("*.csv"))[:8]
+        hint = f" CSV files in it: {', '.join(inside)}." if inside else " It has no CSV file."
+        raise HomeworkDataError(f"{path} is a folder, not a file: give the path of the CSV file inside it.{hint}")
     if not path.is_file():
         where = path.resolve().parent
         nearby = sorted(p.name for p in where.glob("*.csv"))[:8] if where.is_dir() else []
         hint = f" CSV files in {where}: {', '.join(nearby)}." if nearby else f" The folder {where} has no CSV file."
         raise HomeworkDataError(f"no file at {path}: check the path and the file name.{hint}")
-    text = _decode(path)
+    text, _ = _decode(path, encoding)
     if not text.strip():
         raise HomeworkDataError(
             f"{path.name} is empty: put a header line ({text_column},{label_column}) and one example per line."
         )
-    reader = csv.reader(io.StringIO(text))
-    rows = [(reader.line_num, row) for row in reader]  # line_num: the file's line where the row ends
+    rows, sep = _parse(text, path.name, (text_column, label_column))
     header = [h.strip() for h in rows[0][1]]
     missing = [c for c in (text_column, label_column) if c not in header]
     if missing:
-        hint = ""
-        if len(header) == 1 and any(sep in header[0] for sep in (";", "\t", "|")):
-            hint = " The header looks separated by ';' or a tab: save it with commas (or read it with that separator)."
+        shown = "[" + ", ".join(_short(h, 40) for h in header[:8]) + (", ..." if len(header) > 8 else "") + "]"
         raise HomeworkDataError(
-            f"{path.name} lacks the column(s) {missing}: its header line has {header}. "
+            f"{path.name} lacks the column(s) {missing}: its header line has {shown}. "
             f"Name the columns {text_column!r} and {label_column!r} in the first line (or pass text_column=/label_column=)."
-            + hint
         )
     ti, li = header.index(text_column), header.index(label_column)
     records, empty, ragged = [], [], []
@@ -104,10 +194,24 @@ def load_labelled_csv(
             empty.append(lineno)
             continue
         records.append((lineno, cells[ti], cells[li]))
+    # A quote left open swallows the lines after it into one text: its inner lines then end like rows do.
+    seen_labels = {label for _, _, label in records}
+    merged = [
+        lineno
+        for lineno, text_cell, _ in records
+        if any(line.rsplit(sep, 1)[-1].strip() in seen_labels for line in text_cell.split("\n")[:-1] if sep in line)
+    ]
+    if merged:
+        raise HomeworkDataError(
+            f"{path.name}: on line(s) {_lines(merged)} a double quote opens a text that runs over the following "
+            "lines, so several rows were read as one. Check the quotes there: a text in quotes must close them on "
+            'its line, and a quote inside a text is written twice ("").'
+        )
     if ragged:
         raise HomeworkDataError(
             f"{path.name}: line(s) {_lines(ragged)} have a different number of fields than the header "
-            f'({len(header)}). A text with a comma in it must be in double quotes: "like, this".'
+            f"({len(header)}, separated by {_SEPARATOR_NAMES[sep]}s). A text with a {_SEPARATOR_NAMES[sep]} in it "
+            'must be in double quotes: "like, this".'
         )
     if empty:
         raise HomeworkDataError(
@@ -122,10 +226,10 @@ def load_labelled_csv(
         outside = frame[~frame["label"].isin(allowed)]
         if len(outside):
             parts = []
-            for value, group in outside.groupby("label", sort=True):
-                close = difflib.get_close_matches(str(value), allowed, n=1)
+            for value, group in list(outside.groupby("label", sort=True))[:6]:
+                close = difflib.get_close_matches(str(value)[:100], allowed, n=1)
                 guess = f" (did you mean {close[0]!r}?)" if close else ""
-                parts.append(f"{value!r} on line(s) {_lines(group['line'].tolist())}{guess}")
+                parts.append(f"{_short(value, 40)} on line(s) {_lines(group['line'].tolist())}{guess}")
             raise HomeworkDataError(
                 f"{path.name}: labels outside the set {allowed}: "
                 + "; ".join(parts)
@@ -134,11 +238,11 @@ def load_labelled_csv(
     counts = frame["label"].value_counts()
     if len(counts) < 2:
         raise HomeworkDataError(
-            f"{path.name} has only one label ({counts.index[0]!r}): a classifier needs at least two classes."
+            f"{path.name} has only one label ({_short(counts.index[0], 40)}): a classifier needs at least two classes."
         )
     few = counts[counts < min_per_class]
     if len(few):
-        listed = ", ".join(f"{k!r}: {v}" for k, v in few.items())
+        listed = ", ".join(f"{_short(k, 40)}: {v}" for k, v in list(few.items())[:8])
         raise HomeworkDataError(
             f"{path.name}: too few examples for {listed} (at least {min_per_class} per class are needed for a "
             "cross-validated score with an interval). Add examples of those classes, or merge or drop the class."

@@ -20,6 +20,8 @@ from __future__ import annotations
 import difflib
 import io
 import os
+import re
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -77,12 +79,51 @@ def _looks_like_path(text: str) -> bool:
     )
 
 
+_WIDE_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")  # more than 8 bits per pixel
+
+
+def _bomb_message(where: str, exc: Exception) -> str:
+    from PIL import Image
+
+    numbers = [int(n) for n in re.findall(r"\d+", str(exc))]
+    size = f"{numbers[0]:,} pixels" if numbers else "more pixels than Pillow opens unasked"
+    return (
+        f"{where} would unpack to {size}, more than the {Image.MAX_IMAGE_PIXELS:,} Pillow opens without asking: "
+        "a guard against 'decompression bombs' (a small file that expands to gigabytes of memory). If you made "
+        "or trust this picture, shrink it in an image editor first, or lift the guard for this session with "
+        "PIL.Image.MAX_IMAGE_PIXELS = None and try again."
+    )
+
+
+def _convert(image: Image.Image, mode: str) -> Image.Image:
+    """``image.convert(mode)``, except that 16-bit and float pixels are scaled into 8 bits rather than clipped."""
+    from PIL import Image
+
+    if image.mode not in _WIDE_MODES or mode in _WIDE_MODES:
+        return image if image.mode == mode else image.convert(mode)  # I;16 -> I keeps every value
+    import numpy as np
+
+    values = np.asarray(image).astype(np.float64)
+    low, high = float(values.min()), float(values.max())
+    if image.mode.startswith("I;16") or (image.mode == "I" and low >= 0 and high <= 65535):
+        scaled = values / 257.0  # the full 16-bit range onto 0-255: 65535 -> 255
+    elif image.mode == "F" and low >= 0 and high <= 1:
+        scaled = values * 255.0
+    else:
+        scaled = (values - low) / max(high - low, 1e-12) * 255.0
+    return Image.fromarray(np.rint(scaled).astype(np.uint8), "L").convert(mode)
+
+
 def _open_bytes(data: io.BytesIO | Path, where: str, mode: str) -> Image.Image:
     """Open and fully decode an image file or buffer; a file that is not an image, or is damaged, says so."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     try:
-        image = Image.open(data)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(data)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageLoadError(_bomb_message(where, exc)) from None
     except (UnidentifiedImageError, ModuleNotFoundError) as exc:
         # ultralytics, once imported, wraps Image.open and retries an unreadable file with pi_heif (HEIC), which is
         # not installed: that is still "not an image Pillow can read".
@@ -103,7 +144,7 @@ def _open_bytes(data: io.BytesIO | Path, where: str, mode: str) -> Image.Image:
             f"but its data could not be decoded ({exc}). The file was probably cut short (an interrupted "
             "download or copy): download or copy it again."
         ) from exc
-    return ImageOps.exif_transpose(image).convert(mode)  # phone photos: turned the way they were taken
+    return _convert(ImageOps.exif_transpose(image), mode)  # phone photos: turned the way they were taken
 
 
 def _load_path(path: Path, mode: str) -> Image.Image:
@@ -153,15 +194,16 @@ def load_image(source: str | os.PathLike[str], mode: str = "RGB") -> Image.Image
         source: a course image key (``"chelsea"``, see ``course catalog``), the path of an image
             file (``str`` or ``Path``; relative paths start from the current folder, usually the
             notebook's), or an ``http(s)://`` URL (downloaded, unless the course runs offline).
-        mode: the PIL mode of the result.
+        mode: the PIL mode of the result. A 16-bit picture (a scan, a microscope or medical image) keeps its
+            exact values with ``mode="I"``; converted to an 8-bit mode its full range is scaled into 0-255.
 
     Course images are never downloaded: scikit-image, scikit-learn and ultralytics carry them in
     their wheels. Your own photos are turned upright by their EXIF orientation.
 
     Raises:
         FileNotFoundError: a path that does not exist (the message gives the folder it looked in).
-        ImageLoadError: a file that is not an image or is damaged, a folder, or a URL that cannot be
-            fetched (offline, no network, an HTTP error).
+        ImageLoadError: a file that is not an image or is damaged, a folder, a picture too large to unpack
+            safely (a "decompression bomb"), or a URL that cannot be fetched (offline, no network, an HTTP error).
         UnknownImageError: a name that is neither a course image nor a file (the closest key is
             suggested); also a ``KeyError``.
     """

@@ -129,6 +129,7 @@ _ALIASES = {
     "apache-2": "apache-2.0",
     "apache": "apache-2.0",
     "apache-license-2.0": "apache-2.0",
+    "apache-2.0-license": "apache-2.0",
     "mit-license": "mit",
     "cc0": "cc0-1.0",
     "public-domain-dedication": "public-domain",
@@ -153,6 +154,8 @@ _NONE = re.compile(
 )
 # Free-text hints, looked for only when the leading id is not recognised.
 _NC_WORDS = re.compile(r"non[- ]?commercial|research[- ]only|research purposes only|\bNC\b", re.I)
+# Words that, after a licence id, may change its terms ("MIT, except military use"): the id alone no longer decides.
+_CLAUSE = re.compile(r"\b(except|excluding|but|not|no|prohibit\w*|only|without|non[- ]?commercial|research)\b", re.I)
 # Bare words too vague to count when they appear inside prose (they still count as the whole leading id).
 _VAGUE = {"bsd", "gpl", "lgpl", "apache", "other", "cc0", "gemma"}
 
@@ -184,7 +187,7 @@ def identify(text: str | None) -> Licence:
         return Licence("public-domain", _KNOWN["public-domain"][0], "public domain", raw)
     for cand in candidates:
         found = _lookup(cand)
-        if found:
+        if found and not _CLAUSE.search(raw[len(lead) :]):
             return Licence(found, *_KNOWN[found], text=raw)
     # ids written inside free text ("LAION-2B: CC-BY-4.0 metadata"); with several, the most restrictive counts
     spaced = _norm(raw).replace("creative-commons", "cc")
@@ -231,7 +234,34 @@ def worst(verdicts: Iterable[str]) -> str:
     return VERDICTS[max(ranks)] if ranks else ASK
 
 
+def _read_it_yourself(lic: Licence) -> str:
+    shown = " ".join(lic.text.split())
+    shown = shown if len(shown) <= 80 else shown[:77] + "..."
+    if lic.family == "unknown":
+        return (
+            f"read it yourself: {shown!r} is not a licence identifier the course knows, so nothing can be "
+            "granted on its word; read the terms whole, or ask the authors for a standard (SPDX) identifier."
+        )
+    return (
+        f"read it yourself: {shown!r} is free text, not a licence identifier. It names {lic.name}, but the "
+        "words around a name can add conditions or take rights away (an attribution clause, a field-of-use ban); "
+        "read the whole text, or ask the authors for a plain identifier such as 'Apache-2.0'."
+    )
+
+
 def _family_answer(lic: Licence, use: str) -> tuple[str, str]:
+    """(verdict, reason) for one licence and one use; text that is not an identifier is never "yes"."""
+    verdict, reason = _family_rule(lic, use)
+    if not lic.exact and verdict in (YES, CONDITIONS):
+        return ASK, _read_it_yourself(lic)
+    if lic.name == "not recognised":
+        return ASK, _read_it_yourself(lic)
+    if not lic.exact:
+        return verdict, reason + " (Read from free text: " + _read_it_yourself(lic).split(": ", 1)[1] + ")"
+    return verdict, reason
+
+
+def _family_rule(lic: Licence, use: str) -> tuple[str, str]:
     """(verdict, reason) for one licence and one use, from its family."""
     fam, name = lic.family, lic.name
     if fam == "public domain":

@@ -54,11 +54,73 @@ def test_missing_file_names_the_path_and_nearby_csvs(tmp_path: Path) -> None:
         load_labelled_csv(tmp_path / "mylabels.csv")
 
 
-def test_non_utf8_gives_the_line_and_the_fix(tmp_path: Path) -> None:
-    body = _good().replace("example 3 of a", "caf\u00e9 example 3 of a")
-    path = _csv(tmp_path, body, encoding="latin-1")
+@pytest.mark.parametrize(
+    ("encoding", "bom"), [("utf-16-le", "\ufeff"), ("utf-16-be", "\ufeff"), ("utf-16-le", ""), ("utf-8", "\ufeff")]
+)
+def test_spreadsheet_encodings_read_right(tmp_path: Path, encoding: str, bom: str) -> None:
+    body = _good().replace("example 3 of a", "caf\u00e9 \u201cexample\u201d 3 of a \u20ac")
+    frame = load_labelled_csv(_csv(tmp_path, bom + body, encoding=encoding))
+    assert len(frame) == 16 and frame.loc[3, "text"] == "caf\u00e9 \u201cexample\u201d 3 of a \u20ac"
+    assert list(frame["label"].unique()) == ["a", "b"]
+
+
+def test_windows_1252_is_named_not_guessed(tmp_path: Path) -> None:
+    body = _good().replace("example 3 of a", "caf\u00e9 \u201cexample\u201d 3 of a \u20ac")
+    path = _csv(tmp_path, body, encoding="cp1252")
+    with pytest.raises(HomeworkDataError, match=r"not UTF-8.*line 5.*Windows-1252.*'\u00e9'.*CSV UTF-8.*cp1252"):
+        load_labelled_csv(path)
+    assert load_labelled_csv(path, encoding="cp1252").loc[3, "text"] == "caf\u00e9 \u201cexample\u201d 3 of a \u20ac"
+    with pytest.raises(HomeworkDataError, match="cannot be read as 'utf-8'"):
+        load_labelled_csv(path, encoding="utf-8")
+
+
+def test_bytes_no_known_encoding_reads_give_the_line_and_the_fix(tmp_path: Path) -> None:
+    path = tmp_path / "odd.csv"
+    path.write_bytes(_good().encode().replace(b"example 3 of a", b"ex\x81ample 3 of a"))
     with pytest.raises(HomeworkDataError, match=r"not UTF-8.*line 5.*Save the file as UTF-8"):
         load_labelled_csv(path)
+
+
+@pytest.mark.parametrize(("sep", "newline"), [(";", "\n"), ("\t", "\n"), ("|", "\n"), (",", "\r"), (";", "\r\n")])
+def test_separators_and_line_endings_of_exports(tmp_path: Path, sep: str, newline: str) -> None:
+    body = _good().replace("example 2 of a,a", '"example 2, with a comma; and more",a')
+    body = body.replace(",a\n", sep + "a\n").replace(",b\n", sep + "b\n").replace("text,label", f"text{sep}label")
+    frame = load_labelled_csv(_csv(tmp_path, body.replace("\n", newline)))
+    assert len(frame) == 16 and frame.loc[2, "text"] == "example 2, with a comma; and more"
+
+
+def test_an_unclosed_quote_that_merges_rows_is_caught(tmp_path: Path) -> None:
+    body = _good().replace("example 2 of a,a", '"example 2 of a,a').replace("example 5 of a,a", 'example 5 of a",a')
+    with pytest.raises(HomeworkDataError, match=r"line\(s\) 4 a double quote opens a text.*several rows"):
+        load_labelled_csv(_csv(tmp_path, body))
+    never_closed = _good().replace("example 2 of a,a", '"example 2 of a,a')
+    with pytest.raises(HomeworkDataError, match=r"line 4.*quotes"):
+        load_labelled_csv(_csv(tmp_path, never_closed, name="n.csv"))
+    multi_line = _good().replace("example 2 of a,a", '"example 2, over\ntwo lines",a')
+    assert load_labelled_csv(_csv(tmp_path, multi_line, name="m.csv")).loc[2, "text"] == "example 2, over\ntwo lines"
+    stray = _good().replace("example 2 of a,a", '"example" 2 of a,a')
+    with pytest.raises(HomeworkDataError, match=r"line 4.*quotes"):
+        load_labelled_csv(_csv(tmp_path, stray, name="s.csv"))
+
+
+def test_huge_fields_keep_the_message_short(tmp_path: Path) -> None:
+    huge = "x" * 300_000
+    for name, body in {
+        "field.csv": _good().replace("example 2 of a,a", f'"{huge}",a'),
+        "header.csv": _good().replace("text,label", f"{huge},label"),
+        "label.csv": _good().replace("example 2 of a,a", f"example 2 of a,{huge[:100_000]}"),
+    }.items():
+        with pytest.raises(HomeworkDataError) as info:
+            load_labelled_csv(_csv(tmp_path, body, name=name), labels=None if name != "label.csv" else ["a", "b"])
+        assert len(str(info.value)) < 600, (name, len(str(info.value)))
+
+
+def test_a_folder_or_home_in_the_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _csv(tmp_path, _good(), name="labels.csv")
+    with pytest.raises(HomeworkDataError, match=r"is a folder.*CSV files in it: labels\.csv"):
+        load_labelled_csv(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert len(load_labelled_csv("~/labels.csv")) == 16
 
 
 def test_wrong_columns_list_what_the_header_has(tmp_path: Path) -> None:
@@ -69,8 +131,8 @@ def test_wrong_columns_list_what_the_header_has(tmp_path: Path) -> None:
         load_labelled_csv(path)
     # the same file is fine when the columns are named
     assert len(load_labelled_csv(path, text_column="sentence", label_column="category")) == 16
-    semicolons = _csv(tmp_path, _good().replace(",", ";"), name="semi.csv")
-    with pytest.raises(HomeworkDataError, match="separated by ';'"):
+    semicolons = _csv(tmp_path, _good().replace(",", ";").replace("text;label", "sentence;category"), name="s.csv")
+    with pytest.raises(HomeworkDataError, match=r"lacks the column.*\['sentence', 'category'\]"):
         load_labelled_csv(semicolons)
 
 

@@ -161,3 +161,51 @@ def test_plot_helpers_take_a_path(photo: Path) -> None:
     with pytest.raises(FileNotFoundError, match="no image file at"):
         plots.to_rgb_array(photo.parent / "missing.png")
     assert images.URL_TIMEOUT <= 10
+
+
+def test_16_bit_pixels_are_kept_or_scaled_never_clipped(tmp_path: Path) -> None:
+    values = np.array([[0, 257, 1000, 32768, 65535]], dtype=np.uint16)
+    path = tmp_path / "scan16.png"
+    Image.fromarray(values).save(path)
+    assert Image.open(path).mode == "I;16"
+    assert np.array_equal(np.asarray(load_image(path, mode="I")), values.astype(np.int32))  # exact
+    gray = np.asarray(load_image(path, mode="L"))
+    assert gray.tolist() == [[0, 1, 4, 128, 255]]  # the full 16-bit range onto 0-255
+    rgb = np.asarray(load_image(path))
+    assert rgb.shape == (1, 5, 3) and (rgb[..., 0] == gray).all()
+    tiff = tmp_path / "scan16.tif"
+    Image.fromarray(values).save(tiff)
+    assert np.array_equal(np.asarray(load_image(tiff, mode="I")), values.astype(np.int32))
+
+
+def _png_header_only(path: Path, width: int, height: int) -> None:
+    """A PNG that declares a huge size in 57 bytes: what a decompression bomb looks like to Pillow's guard."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b""))
+
+
+def test_a_decompression_bomb_gets_the_course_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    bomb = tmp_path / "tiny_but_huge.png"
+    _png_header_only(bomb, 50_000, 50_000)  # 2.5 gigapixels declared
+    assert bomb.stat().st_size < 100
+    with pytest.raises(ImageLoadError, match=r"2,500,000,000 pixels.*decompression bombs.*MAX_IMAGE_PIXELS = None"):
+        load_image(bomb)
+    # Between Pillow's warning and error thresholds it is the same message, not a warning in the output.
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)
+    small = tmp_path / "small.png"
+    Image.new("L", (12, 12)).save(small)  # 144 pixels: over the limit, under twice the limit
+    with pytest.raises(ImageLoadError, match="decompression bombs"):
+        load_image(small)
+
+
+def test_home_folder_in_a_path(photo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(photo.parent))
+    assert load_image(f"~/{photo.name}").size == (48, 32)
+    with pytest.raises(ImageLoadError, match="is a folder"):
+        load_image("~")

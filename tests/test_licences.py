@@ -158,3 +158,30 @@ def test_audit_of_a_later_entry_shows_missing_parts_as_unknown(tmp_path: Path, m
 def test_package_licence_reads_installed_metadata() -> None:
     assert family(licences.package_licence("timm")) == "permissive"
     assert licences.package_licence("no-such-distribution-anywhere") == ""
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "MIT, except for military use",
+        "MIT License\n\nCopyright (c) 2020 Ada\n\nPermission is hereby granted, free of charge, to any person...",
+        "Free for any use, like Apache-2.0 and MIT",
+        "Apache-2.0 but not for commercial use without our written permission",
+        "CC0-1.0 only for the images; the weights are ours",
+        "Acme Model Licence v2 (see LICENSE.md)",
+        "x" * 20_000 + " MIT",
+    ],
+)
+def test_licence_text_that_is_not_an_identifier_is_never_yes(text: str) -> None:
+    for use in USES:
+        answer = may_i(text, use)
+        assert answer.verdict in (ASK, NO), (use, answer)
+        assert answer.reasons[0].startswith("read it yourself") or answer.verdict == NO, answer
+        assert len(answer.reasons[0]) < 400, "the reason stays short whatever the text's length"
+    assert may_i(text, "internal tool").verdict == ASK and "read it yourself" in may_i(text, "internal tool").reasons[0]
+
+
+def test_an_identifier_with_a_plain_note_still_answers() -> None:
+    assert may_i("Apache 2.0 License (package metadata: transformers)", "internal tool").verdict == YES
+    assert may_i("BSD-3-Clause (torchvision)", "SaaS").verdict == YES
+    assert may_i("MIT License", "redistribution").verdict == CONDITIONS
