@@ -14,6 +14,9 @@ For showing and explaining a speed, never for asserting one::
     >>> s = spread(times["sum"])
     >>> s.low <= s.median <= s.high
     True
+
+:func:`wall_and_cpu` also gives the CPU time, summed over every thread of the process: a setting that
+uses four cores for one second costs four CPU-seconds, which a wall-clock comparison hides.
 """
 
 from __future__ import annotations
@@ -83,3 +86,22 @@ def spread(values: Sequence[float]) -> Spread:
         return Spread(ordered[0], ordered[0], ordered[0], 1)
     q1, _, q3 = statistics.quantiles(ordered, n=4, method="inclusive")
     return Spread(statistics.median(ordered), q1, q3, len(ordered))
+
+
+def wall_and_cpu(fn: Callable[[], object], repeats: int = 3, warmup: int = 1) -> tuple[float, float]:
+    """Median wall-clock seconds and median CPU seconds (all threads of this process) of ``fn()``.
+
+    CPU time from :func:`time.process_time` counts every thread of this process, but not work done in
+    other processes (a library that starts its own workers is under-counted).
+    """
+    if repeats < 1 or warmup < 0:
+        raise ValueError("repeats must be at least 1, warmup at least 0")
+    for _ in range(warmup):
+        fn()
+    walls, cpus = [], []
+    for _ in range(repeats):
+        wall, cpu = time.perf_counter(), time.process_time()
+        fn()
+        walls.append(time.perf_counter() - wall)
+        cpus.append(time.process_time() - cpu)
+    return statistics.median(walls), statistics.median(cpus)

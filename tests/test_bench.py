@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from course_utils.bench import interleaved, spread
+from course_utils.bench import interleaved, spread, wall_and_cpu
 
 
 def test_interleaved_warms_up_rotates_and_counts_calls() -> None:
@@ -33,3 +33,14 @@ def test_spread_gives_median_and_quartiles() -> None:
     assert (one.median, one.low, one.high, one.n) == (0.5, 0.5, 0.5, 1)
     with pytest.raises(ValueError, match="no values"):
         spread([])
+
+
+def test_wall_and_cpu_counts_busy_work_and_not_sleep() -> None:
+    import time
+
+    wall, cpu = wall_and_cpu(lambda: time.sleep(0.02), repeats=3, warmup=0)
+    assert wall >= 0.015 and cpu < wall  # sleeping takes wall time, not CPU time
+    busy_wall, busy_cpu = wall_and_cpu(lambda: sum(i * i for i in range(200_000)), repeats=3)
+    assert busy_cpu > 0 and busy_wall > 0
+    with pytest.raises(ValueError, match="repeats"):
+        wall_and_cpu(lambda: None, repeats=0)
