@@ -117,6 +117,7 @@ _KNOWN: dict[str, tuple[str, str]] = {
     "bigscience-openrail-m": ("BigScience Open RAIL-M", "responsible AI (RAIL)"),
     "bigscience-bloom-rail-1.0": ("BigScience BLOOM RAIL 1.0", "responsible AI (RAIL)"),
     "bigcode-openrail-m": ("BigCode Open RAIL-M", "responsible AI (RAIL)"),
+    "prior-labs": ("Prior Labs License (Apache 2.0 plus an attribution clause)", "permissive"),
     "gemma": ("Gemma Terms of Use", "bespoke terms"),
     "llama2": ("Llama 2 Community License", "bespoke terms"),
     "llama3": ("Llama 3 Community License", "bespoke terms"),
@@ -126,6 +127,7 @@ _KNOWN: dict[str, tuple[str, str]] = {
     "llama4": ("Llama 4 Community License", "bespoke terms"),
 }
 _ALIASES = {
+    "prior-labs-license": "prior-labs",
     "apache-2": "apache-2.0",
     "apache": "apache-2.0",
     "apache-license-2.0": "apache-2.0",
@@ -156,6 +158,8 @@ _NONE = re.compile(
 _NC_WORDS = re.compile(r"non[- ]?commercial|research[- ]only|research purposes only|\bNC\b", re.I)
 # Words that, after a licence id, may change its terms ("MIT, except military use"): the id alone no longer decides.
 _CLAUSE = re.compile(r"\b(except|excluding|but|not|no|prohibit\w*|only|without|non[- ]?commercial|research)\b", re.I)
+# Training data recorded as none at all but synthetic ("none: pre-trained only on synthetic tables ...").
+_SYNTHETIC_ONLY = re.compile(r"^\s*none\b[^.;]*\bsynthetic\b", re.I)
 # Bare words too vague to count when they appear inside prose (they still count as the whole leading id).
 _VAGUE = {"bsd", "gpl", "lgpl", "apache", "other", "cc0", "gemma"}
 
@@ -266,6 +270,11 @@ def _family_rule(lic: Licence, use: str) -> tuple[str, str]:
     fam, name = lic.family, lic.name
     if fam == "public domain":
         return YES, f"{name}: no conditions."
+    if lic.id == "prior-labs":
+        return CONDITIONS, (
+            f"{name}: as Apache 2.0, plus an attribution clause (model card) that may reach products and "
+            "services too: read what it asks for this use and give that credit."
+        )
     if fam == "permissive":
         notice = "keep the copyright and licence notice"
         if lic.id == "apache-2.0":
@@ -288,10 +297,7 @@ def _family_rule(lic: Licence, use: str) -> tuple[str, str]:
         if use == "internal tool":
             return YES, f"{name}: private use inside one organisation is not distribution."
         if use == "SaaS":
-            return CONDITIONS, (
-                f"{name}: serving over a network is not distribution under the GPL, so no source is owed; "
-                "share-alike data licences may still apply to what you publish."
-            )
+            return YES, f"{name}: serving over a network is not distribution under the GPL, so no source is owed."
         return CONDITIONS, (
             f"{name}: allowed only if the whole derived work is handed out under {name}, with its source; "
             "this usually rules out a closed product."
@@ -361,6 +367,8 @@ def may_i(licence: str | None, use: str) -> Answer:
 
 def _data_answer(lic: Licence, use: str) -> tuple[str, str]:
     """Training data's terms: whether they reach the weights is unsettled, so restrictive terms mean 'ask'."""
+    if _SYNTHETIC_ONLY.match(lic.text):
+        return YES, "no third-party training data: pre-trained on synthetic data only."
     if lic.family in ("public domain", "permissive") and lic.exact:
         return YES, f"training data under {lic.name}: no restriction reaches the model."
     if lic.family in ("public domain", "permissive"):
