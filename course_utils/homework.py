@@ -325,10 +325,17 @@ def comparison_table(results: Sequence[CandidateResult]) -> pd.DataFrame:
 
 
 def write_report(
-    results: Sequence[CandidateResult], out_dir: str | Path, *, task: str, use: str, data_name: str
+    results: Sequence[CandidateResult],
+    out_dir: str | Path,
+    *,
+    task: str,
+    use: str,
+    data_name: str,
+    interval_name: str = "95% percentile bootstrap over the examples",
 ) -> dict[str, Path]:
     """Write the one-page comparison: ``comparison.md`` (the table and what was measured) and ``comparison.png``.
 
+    ``interval_name`` says which interval the results carry (the figure's axis and the text name it).
     Returns the paths written, ``{"markdown": ..., "figure": ...}``.
     """
     import matplotlib
@@ -352,7 +359,7 @@ def write_report(
         ax_q.errorbar(r.accuracy, y, xerr=err, fmt="o", capsize=4, color="tab:blue")
     ax_q.set_yticks(ypos, names)
     ax_q.set_xlim(0, 1.02)
-    ax_q.set_xlabel("accuracy (dot) and 95% bootstrap interval")
+    ax_q.set_xlabel(f"accuracy (dot) and {interval_name.split(' over ')[0]}")
     ax_q.invert_yaxis()
     lat = [r.latency_ms or 0.0 for r in results]
     ax_l.barh(ypos, lat, color=["tab:orange" if r.latency_ms is not None else "lightgrey" for r in results])
@@ -373,7 +380,7 @@ def write_report(
         "",
         table.to_markdown(index=False) if _has_tabulate() else table.to_string(index=False),
         "",
-        "Accuracy: share of examples labelled right; the interval is a 95% percentile bootstrap over the examples. "
+        f"Accuracy: share of examples labelled right; the interval is the {interval_name}. "
         "Latency: median of repeated single-example calls on this machine after a warm-up (it varies with load). "
         "Weights: parameters x bytes per parameter. Licence: the verdict of `course_utils.licences` for the use above; "
         "it informs, a lawyer decides.",

@@ -234,5 +234,8 @@ def test_table_and_report_carry_every_candidate(tmp_path: Path) -> None:
         assert r.name in text
     assert "0.80 to 0.97" in text and "SaaS" in text and "stand-in offline: not scored" in text
     assert "comparison.png" in text and paths["figure"].stat().st_size > 5_000
+    assert "95% percentile bootstrap over the examples" in text
+    exact = write_report(_results(), tmp_path / "exact", task="t", use="SaaS", data_name="d", interval_name="exact X")
+    assert "the interval is the exact X." in exact["markdown"].read_text(encoding="utf-8")
     with pytest.raises(ValueError):
         comparison_table([])
