@@ -50,7 +50,8 @@ def test_doctor_says_what_to_do_when_the_hub_is_unreachable(
 def test_doctor_flags_version_drift_and_missing_packages(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    fake = {"timm": "0.9.2", "peft": None}
+    # torch reads as its pin whatever is installed (the canary's environment runs this test too)
+    fake = {"timm": "0.9.2", "peft": None, "torch": versions.pinned_versions()["torch"]}
     real = versions.installed_version
     monkeypatch.setattr(versions, "installed_version", lambda name: fake[name] if name in fake else real(name))
     monkeypatch.setattr(cli.environment, "hub_reachable", lambda: True)

@@ -64,6 +64,7 @@ def test_environment_yml_is_generated_from_the_lock() -> None:
 # --- the installed environment -----------------------------------------------------------------------------------
 
 
+@pytest.mark.lockstep
 def test_the_installed_environment_is_the_lock() -> None:
     found = envlock.drift(envlock.locked_for(path=LOCK), envlock.installed_distributions())
     assert not found, "the environment differs from the lock (./course.sh setup syncs it):\n" + found.describe()

@@ -25,6 +25,7 @@ def test_mismatch_names_both_versions(tmp_path: Path, monkeypatch: pytest.Monkey
     assert drift == {"timm": ("1.0.31", "0.9.2"), "nbval": ("0.11.0", None)}  # a +cu128 build is the same release
 
 
+@pytest.mark.lockstep
 def test_this_environment_matches_its_pins() -> None:
     """The suite runs in the environment ./course.sh built: it must be the pinned one."""
     assert versions.mismatches() == {}
