@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from . import environment, offline, standins, versions
+from . import environment, offline, online_report, standins, versions
 from .catalog import ModelEntry, catalog_table, load_catalog
 from .paths import course_cache
 
@@ -326,5 +326,6 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--all", action="store_true", help="every model of the course")
     p.add_argument("--dry-run", action="store_true", help="only list what would be downloaded")
     p.set_defaults(func=cmd_prefetch)
+    online_report.add_parser(sub)
     args = parser.parse_args(argv)
     return int(args.func(args))

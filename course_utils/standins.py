@@ -501,3 +501,22 @@ def mark_checkpoint(path: Path, note: str = STANDIN_NOTE) -> None:
             archive.writestr(f"{prefix}/{MARKER_RECORD}", note)
     except zipfile.BadZipFile as err:
         raise ValueError(f"{path} is not a torch zip checkpoint; cannot mark it as a stand-in") from err
+
+
+def build_tabpfn(entry: ModelEntry, out_file: Path) -> None:
+    """A TabPFN v2 classifier checkpoint with random weights (two layers of the real width), marked as a stand-in.
+
+    The course never runs it offline (TabPFN's whole point is its pre-training: offline its cells skip); it exists
+    so that a local test hub can serve TabPFN's download, and the course can show that it tells it apart.
+    """
+    import dataclasses
+
+    import torch
+    from tabpfn.architectures import tabpfn_v2
+
+    config, _ = tabpfn_v2.parse_config({"max_num_classes": 10, "nlayers": 2})
+    torch.manual_seed(0)
+    model = tabpfn_v2.get_architecture(config)
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"state_dict": model.state_dict(), "config": dataclasses.asdict(config)}, out_file)
+    mark_checkpoint(out_file, f"{STANDIN_NOTE} (twin of {entry.id})")

@@ -140,9 +140,10 @@ def _fake_real_hf_copy(src_snapshot: Path, cache: Path, repo_id: str, revision: 
     for f in src_snapshot.iterdir():
         if f.is_file() and not f.name.startswith("."):
             (snap / f.name).write_bytes(f.read_bytes())
-    config = json.loads((snap / "config.json").read_text())
-    config.pop("course_standin")  # a pretend real copy: without the stand-in's marker
-    (snap / "config.json").write_text(json.dumps(config))
+    if (snap / "config.json").is_file():  # a pretend real copy: without the stand-in's marker
+        config = json.loads((snap / "config.json").read_text())
+        config.pop("course_standin", None)
+        (snap / "config.json").write_text(json.dumps(config))
 
 
 def _copy_unmarked(src: Path, dst: Path) -> None:

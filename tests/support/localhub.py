@@ -99,7 +99,7 @@ class LocalHub:
         self.faults: dict[str, tuple[str, int]] = {}  # path substring -> (kind, times left; -1 = always)
         self.requests: list[tuple[str, str]] = []  # (method, path) of every request, for the tests to read
         self._held: list[socket.socket] = []
-        self._servers: list[http.server.ThreadingHTTPServer] = []
+        self._servers: list[_Server] = []
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ content
@@ -154,7 +154,7 @@ class LocalHub:
         # Two ports: the hub, and a "CDN" for LFS content (huggingface_hub follows a redirect on the same origin
         # itself, and reads a file's metadata from the redirect only when it leaves for another origin).
         for _ in range(2):
-            server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+            server = _Server(("127.0.0.1", 0), Handler)
             server.daemon_threads = True
             threading.Thread(target=server.serve_forever, name="localhub", daemon=True).start()
             self._servers.append(server)
@@ -177,6 +177,15 @@ class LocalHub:
     def cdn_url(self) -> str:
         """Where LFS content is served from (another origin, as on the hub)."""
         return f"http://127.0.0.1:{self._servers[1].server_address[1]}"
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    def handle_error(self, request: object, client_address: object) -> None:
+        """Quiet about clients that hang up (a download cancelled, a test's fault): only real errors are printed."""
+        import sys
+
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -424,6 +433,17 @@ if _BASE:
             return _request(self, method, _rewrite(url), *args, **kwargs)
 
         requests.sessions.Session.request = request
+    except ImportError:
+        pass
+    try:  # fsspec's HTTP file system (PyG's Planetoid copies its files with it)
+        import aiohttp.client
+
+        _arequest = aiohttp.client.ClientSession._request
+
+        def _request_rewritten(self, method, str_or_url, *args, **kwargs):
+            return _arequest(self, method, _rewrite(str(str_or_url)), *args, **kwargs)
+
+        aiohttp.client.ClientSession._request = _request_rewritten
     except ImportError:
         pass
 '''
