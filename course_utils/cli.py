@@ -228,8 +228,17 @@ def download_real(entry: ModelEntry) -> str:
             raise RuntimeError(found.where)
         return f"nothing to download: it comes with an installed package ({found.where})"
     if entry.library == "torchvision":
-        standins.torchvision_weights(entry).get_state_dict(progress=True)
-        return str(offline.real_torch_home() / "hub" / "checkpoints")
+        weights = standins.torchvision_weights(entry)
+        target = offline.real_torch_home() / "hub" / "checkpoints" / Path(weights.url).name
+        if target.is_file():
+            offline.discard_broken_torch_download(target)  # a short file from an earlier cut: fetch it again
+        try:
+            weights.get_state_dict(progress=True)
+        except Exception:
+            if target.is_file():
+                offline.discard_broken_torch_download(target)  # never leave a broken file for the next run
+            raise
+        return str(target.parent)
     if entry.library == "ultralytics":
         from ultralytics.utils.downloads import attempt_download_asset
 

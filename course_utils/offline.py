@@ -243,7 +243,7 @@ def cached_copy(entry: ModelEntry, layout: Layout) -> Path | None:
     """The real download of ``entry`` in the user's own caches (a folder or a file), or None."""
     if entry.library == "torchvision":
         path = real_torch_home() / "hub" / "checkpoints" / Path(standins.torchvision_weights(entry).url).name
-        return path if path.is_file() else None
+        return path if path.is_file() and not discard_broken_torch_download(path) else None
     if entry.library == "ultralytics":
         for path in (Path.cwd() / entry.id, layout.ultralytics_online / entry.id):
             if path.is_file() and not path.is_symlink():
@@ -253,6 +253,35 @@ def cached_copy(entry: ModelEntry, layout: Layout) -> Path | None:
         path = tabpfn_checkpoint(entry)
         return path if path.is_file() else None
     return hf_snapshot(real_hf_cache(), hf_repo_id(entry), hf_revision(entry))
+
+
+def discard_broken_torch_download(path: Path) -> bool:
+    """Remove ``path`` and return True when it is a broken torch.hub download; False for a whole file.
+
+    torch.hub moves a download into place without comparing its length with what the server announced (and
+    torchvision does not ask it to check the hash), so a connection cut mid-download leaves a short file that every
+    later load fails on, and that torch.hub never downloads again. A whole file is a stand-in that says so
+    (:func:`course_utils.standins.standin_marker`) or one whose sha256 starts with the hex part of its name
+    (``...-fc3c493d.pth``: torchvision names its files so).
+    """
+    if standins.standin_marker(path):
+        return False
+    stem = path.name.rsplit(".", 1)[0]
+    prefix = stem.rsplit("-", 1)[-1] if "-" in stem else ""
+    if not (len(prefix) >= 8 and all(c in "0123456789abcdef" for c in prefix)):
+        return False  # no hash in the name: nothing to check it against
+    from .downloads import sha256_file
+
+    if sha256_file(path).startswith(prefix):
+        return False
+    import warnings
+
+    warnings.warn(
+        f"{path} is not the file its name promises (a download cut short?): removed; it is downloaded again.",
+        stacklevel=2,
+    )
+    path.unlink(missing_ok=True)
+    return True
 
 
 #: The hub the course treats as the real one; any other ``HF_ENDPOINT`` is a mirror that may serve stand-ins.
@@ -430,7 +459,7 @@ def _offline_torchvision(entry: ModelEntry, layout: Layout) -> Resolved:
     name = Path(standins.torchvision_weights(entry).url).name
     link = layout.torch_overlay / "hub" / "checkpoints" / name
     real = real_torch_home() / "hub" / "checkpoints" / name
-    if real.is_file():
+    if real.is_file() and not discard_broken_torch_download(real):
         _replace_link(link, real)
         return Resolved(entry, STANDIN if standins.standin_marker(real) else CACHED, str(real))
     commit = _fake_commit(entry, STANDIN)

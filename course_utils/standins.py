@@ -493,14 +493,13 @@ def mark_checkpoint(path: Path, note: str = STANDIN_NOTE) -> None:
     """
     import zipfile
 
+    if not zipfile.is_zipfile(path):  # checked first: mode "a" would wrap any other file in a new archive
+        raise ValueError(f"{path} is not a torch zip checkpoint; cannot mark it as a stand-in")
     if _zip_note(path):
         return
-    try:
-        with zipfile.ZipFile(path, "a") as archive:
-            prefix = archive.namelist()[0].split("/", 1)[0]
-            archive.writestr(f"{prefix}/{MARKER_RECORD}", note)
-    except zipfile.BadZipFile as err:
-        raise ValueError(f"{path} is not a torch zip checkpoint; cannot mark it as a stand-in") from err
+    with zipfile.ZipFile(path, "a") as archive:
+        prefix = archive.namelist()[0].split("/", 1)[0]
+        archive.writestr(f"{prefix}/{MARKER_RECORD}", note)
 
 
 def build_tabpfn(entry: ModelEntry, out_file: Path) -> None:
