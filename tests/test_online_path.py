@@ -20,9 +20,6 @@ from pathlib import Path
 import pytest
 import requests
 
-# "slow" is registered here until pyproject registers it: the default suite runs the fast tests only.
-pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnknownMarkWarning")
-
 from course_utils import offline, online_report, standins
 from course_utils.catalog import load_catalog
 
