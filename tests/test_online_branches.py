@@ -65,10 +65,10 @@ def _kind(condition: str, variables: dict[str, str]) -> str:
     return "offline-real" if entry.offline in ("packaged", "installed") else "real-model"
 
 
-def scan() -> list[dict[str, object]]:
-    """Every gate of every notebook: notebook, the condition, how many times it occurs there, its kind."""
+def scan(paths: list[Path] | None = None) -> list[dict[str, object]]:
+    """Every gate of every notebook (or of ``paths``): notebook, the condition, how many times it occurs, its kind."""
     found = []
-    for path in notebook_paths():
+    for path in notebook_paths() if paths is None else paths:
         cells = code_cells(path)
         variables = {var: key for cell in cells for var, key in _ASSIGN.findall(cell)}
         conditions: Counter[str] = Counter()
@@ -93,6 +93,25 @@ def test_every_gate_is_listed_and_no_listed_gate_is_gone() -> None:
     scanned, listed = {key(b) for b in scan()}, {key(b) for b in _listed()}
     assert not scanned - listed, f"gates missing from {LIST.name} (add them with what runs them): {scanned - listed}"
     assert not listed - scanned, f"{LIST.name} lists gates the notebooks no longer have: {listed - scanned}"
+
+
+def test_a_new_gate_is_found(tmp_path: Path) -> None:
+    """The scan sees a gate a notebook adds (so the list test above fails until the list names it)."""
+    import json
+
+    cells = [
+        'tab = session.models["tabpfn-v2-clf"]\nif tab.available:  # online\n    pass',
+        'if not session.offline:\n    pass\nelif session.device == "cuda":\n    pass\nif x > 1:\n    pass',
+    ]
+    nb = {"cells": [{"cell_type": "code", "source": c} for c in cells]}
+    path = tmp_path / "99_new.ipynb"
+    path.write_text(json.dumps(nb))
+    found = {(b["gate"], b["kind"]) for b in scan([path])}
+    assert found == {
+        ("tab.available", "online"),
+        ("not session.offline", "online"),
+        ('session.device == "cuda"', "gpu"),
+    }
 
 
 def test_every_branch_says_what_runs_it() -> None:
