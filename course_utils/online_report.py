@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import time
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
@@ -106,7 +107,8 @@ def run_notebook(path: Path, env: dict[str, str], timeout: int = 1200) -> Notebo
                 client.execute_cell(cell, index)
             except CellExecutionError as err:
                 result.passed = False
-                lines = [ln for ln in str(err).splitlines() if ln.strip()]
+                text = re.sub(r"\x1b\[[0-9;]*m", "", str(err))  # the traceback's terminal colours
+                lines = [ln for ln in text.splitlines() if ln.strip()]
                 result.error = f"cell {index}: {lines[-1][:400] if lines else type(err).__name__}"
                 break
         result.seconds = time.monotonic() - start
