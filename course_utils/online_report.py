@@ -162,7 +162,8 @@ def write_report(results: list[NotebookResult], out: Path, extra: dict[str, Any]
     for r in results:
         for c in r.checks:
             mark = "held" if c["held"] else "DID NOT HOLD"
-            lines.append(f"- {r.notebook}: {mark}: expected {c['expected']}; got {c['got']}")
+            got = " ".join(str(c["got"]).split())  # one line per check, also for an array
+            lines.append(f"- {r.notebook}: {mark}: expected {c['expected']}; got {got}")
     lines += ["", "## Versions", ""] + [f"- {k}: {v}" for k, v in extra["versions"].items()]
     md_path = out / "online-report.md"
     md_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
