@@ -174,7 +174,10 @@ def test_the_users_own_copy_comes_first(first_run: tuple[dict[str, Any], str, Pa
     env["COURSE_CACHE"] = str(tmp / "course")  # same course cache: its stand-ins exist but must lose
     report, stdout, _ = run_probe("distilbert-sst2,deeplabv3-mbv3,yolov8n", env, tmp_path / "work")
     assert report["transformers"]["tier"] == "cached"
-    assert report["torchvision"]["tier"] == "cached"
+    # torchvision's file names carry the start of their sha256: a copy that does not match it (this pretend one) is
+    # a broken download, removed and not used (test_online_reports_cached_or_hub has a matching one).
+    assert report["torchvision"]["tier"] == "stand-in"
+    assert not (tmp_path / "user-torch" / "hub" / "checkpoints" / ckpt.name).exists()
     assert report["ultralytics"]["tier"] == "cached"
     assert "distilbert-sst2: real (your cache)" in stdout
 
@@ -225,6 +228,8 @@ def test_online_reports_cached_or_hub(tmp_path: Path, monkeypatch: pytest.Monkey
     (tmp_path / "torch" / "hub" / "checkpoints").mkdir(parents=True)
     (tmp_path / "torch" / "hub" / "checkpoints" / "deeplabv3_mobilenet_v3_large-fc3c493d.pth").write_bytes(b"x")
     (tmp_path / "yolov8n.pt").write_bytes(b"x")
+    # a whole torchvision file's sha256 starts with the hex part of its name (here pretended)
+    monkeypatch.setattr("course_utils.downloads.sha256_file", lambda path: "fc3c493d" + "0" * 56)
     assert [offline.resolve_online(e, layout).tier for e in (sst2, seg, yolo)] == ["cached"] * 3
 
 
