@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from . import environment, offline, standins, versions
+from . import environment, offline, online_report, standins, versions
 from .catalog import ModelEntry, catalog_table, load_catalog
 from .paths import course_cache
 
@@ -228,8 +228,17 @@ def download_real(entry: ModelEntry) -> str:
             raise RuntimeError(found.where)
         return f"nothing to download: it comes with an installed package ({found.where})"
     if entry.library == "torchvision":
-        standins.torchvision_weights(entry).get_state_dict(progress=True)
-        return str(offline.real_torch_home() / "hub" / "checkpoints")
+        weights = standins.torchvision_weights(entry)
+        target = offline.real_torch_home() / "hub" / "checkpoints" / Path(weights.url).name
+        if target.is_file():
+            offline.discard_broken_torch_download(target)  # a short file from an earlier cut: fetch it again
+        try:
+            weights.get_state_dict(progress=True)
+        except Exception:
+            if target.is_file():
+                offline.discard_broken_torch_download(target)  # never leave a broken file for the next run
+            raise
+        return str(target.parent)
     if entry.library == "ultralytics":
         from ultralytics.utils.downloads import attempt_download_asset
 
@@ -326,5 +335,6 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--all", action="store_true", help="every model of the course")
     p.add_argument("--dry-run", action="store_true", help="only list what would be downloaded")
     p.set_defaults(func=cmd_prefetch)
+    online_report.add_parser(sub)
     args = parser.parse_args(argv)
     return int(args.func(args))

@@ -170,7 +170,7 @@ class Layout:
 
 def hf_repo_id(entry: ModelEntry) -> str:
     """The Hugging Face repo that the library downloads ``entry`` from."""
-    if entry.library in ("transformers", "sentence-transformers"):
+    if entry.library in ("transformers", "sentence-transformers", "tabpfn"):
         return entry.id
     if entry.library == "timm":
         return f"timm/{entry.id}"
@@ -190,18 +190,122 @@ def _repo_folder(cache: Path, repo_id: str) -> Path:
     return cache / ("models--" + repo_id.replace("/", "--"))
 
 
-def hf_cached(cache: Path, repo_id: str, revision: str | None) -> bool:
-    """True when ``cache`` holds a snapshot of ``repo_id`` for ``revision`` (or main)."""
+def hf_snapshot(cache: Path, repo_id: str, revision: str | None) -> Path | None:
+    """The snapshot folder ``cache`` holds of ``repo_id`` for ``revision`` (or main), or None."""
     repo = _repo_folder(cache, repo_id)
     for ref in filter(None, (revision, "main")):
         ref_file = repo / "refs" / ref
         if ref_file.is_file():
             snap = repo / "snapshots" / ref_file.read_text().strip()
             if snap.is_dir() and any(snap.iterdir()):
-                return True
+                return snap
         if revision:
             break  # a pinned revision must be there itself
-    return False
+    return None
+
+
+def hf_cached(cache: Path, repo_id: str, revision: str | None) -> bool:
+    """True when ``cache`` holds a snapshot of ``repo_id`` for ``revision`` (or main)."""
+    return hf_snapshot(cache, repo_id, revision) is not None
+
+
+#: The checkpoint file TabPFN's own downloader writes for each catalog id (``tabpfn.model_loading.ModelSource``'s
+#: ``default_filename``; a test checks it against the installed tabpfn, which is too slow to import in setup()).
+TABPFN_FILES = {"Prior-Labs/TabPFN-v2-clf": "tabpfn-v2-classifier-finetuned-zk73skhh.ckpt"}
+
+
+def tabpfn_cache_dir() -> Path:
+    """TabPFN's own model cache, computed as ``tabpfn.model_loading.get_cache_dir`` does."""
+    import sys
+
+    explicit = _env_path("TABPFN_MODEL_CACHE_DIR")
+    if explicit:
+        return explicit
+    if sys.platform == "win32" and os.environ.get("APPDATA", "").strip():
+        return Path(os.environ["APPDATA"]) / "tabpfn"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Caches" / "tabpfn"
+    xdg = os.environ.get("XDG_CACHE_HOME", "").strip()
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "tabpfn"
+
+
+def tabpfn_checkpoint(entry: ModelEntry) -> Path:
+    """Where TabPFN keeps (or will download) ``entry``'s checkpoint."""
+    try:
+        return tabpfn_cache_dir() / TABPFN_FILES[entry.id]
+    except KeyError:
+        raise ValueError(
+            f"{entry.key}: no TabPFN checkpoint name known for {entry.id} (add it to TABPFN_FILES)"
+        ) from None
+
+
+def cached_copy(entry: ModelEntry, layout: Layout) -> Path | None:
+    """The real download of ``entry`` in the user's own caches (a folder or a file), or None."""
+    if entry.library == "torchvision":
+        path = real_torch_home() / "hub" / "checkpoints" / Path(standins.torchvision_weights(entry).url).name
+        return path if path.is_file() and not discard_broken_torch_download(path) else None
+    if entry.library == "ultralytics":
+        for path in (Path.cwd() / entry.id, layout.ultralytics_online / entry.id):
+            if path.is_file() and not path.is_symlink():
+                return path
+        return None
+    if entry.library == "tabpfn":
+        path = tabpfn_checkpoint(entry)
+        return path if path.is_file() else None
+    return hf_snapshot(real_hf_cache(), hf_repo_id(entry), hf_revision(entry))
+
+
+def discard_broken_torch_download(path: Path) -> bool:
+    """Remove ``path`` and return True when it is a broken torch.hub download; False for a whole file.
+
+    torch.hub moves a download into place without comparing its length with what the server announced (and
+    torchvision does not ask it to check the hash), so a connection cut mid-download leaves a short file that every
+    later load fails on, and that torch.hub never downloads again. A whole file is a stand-in that says so
+    (:func:`course_utils.standins.standin_marker`) or one whose sha256 starts with the hex part of its name
+    (``...-fc3c493d.pth``: torchvision names its files so).
+    """
+    if standins.standin_marker(path):
+        return False
+    stem = path.name.rsplit(".", 1)[0]
+    prefix = stem.rsplit("-", 1)[-1] if "-" in stem else ""
+    if not (len(prefix) >= 8 and all(c in "0123456789abcdef" for c in prefix)):
+        return False  # no hash in the name: nothing to check it against
+    from .downloads import sha256_file
+
+    if sha256_file(path).startswith(prefix):
+        return False
+    import warnings
+
+    warnings.warn(
+        f"{path} is not the file its name promises (a download cut short?): removed; it is downloaded again.",
+        stacklevel=2,
+    )
+    path.unlink(missing_ok=True)
+    return True
+
+
+#: The hub the course treats as the real one; any other ``HF_ENDPOINT`` is a mirror that may serve stand-ins.
+OFFICIAL_HUB = "https://huggingface.co"
+
+
+def mirror_standin(entry: ModelEntry, timeout: float = 2.0) -> str:
+    """On a mirror (``HF_ENDPOINT`` other than the official hub): does it serve ``entry`` as a course stand-in?
+
+    A stand-in repo carries :data:`standins.MARKER_FILE`; one HEAD request for it, bounded by ``timeout``, says so
+    before the notebook downloads anything. Returns the mirror's address when it does, "" otherwise (and for the
+    official hub, which is not asked: it never serves the course's stand-ins).
+    """
+    endpoint = os.environ.get("HF_ENDPOINT", OFFICIAL_HUB).rstrip("/")
+    if endpoint == OFFICIAL_HUB or entry.library not in ("transformers", "sentence-transformers", "timm", "tabpfn"):
+        return ""
+    import requests
+
+    url = f"{endpoint}/{hf_repo_id(entry)}/resolve/{hf_revision(entry) or 'main'}/{standins.MARKER_FILE}"
+    try:
+        response = requests.head(url, timeout=(timeout, timeout), allow_redirects=False)
+    except requests.RequestException:
+        return ""
+    return endpoint if response.status_code == 200 else ""
 
 
 def _fake_commit(entry: ModelEntry, kind: str) -> str:
@@ -294,19 +398,20 @@ def resolve_installed(entry: ModelEntry) -> Resolved:
 
 
 def resolve_online(entry: ModelEntry, layout: Layout) -> Resolved:
-    """Online: the library loads the real model; report whether it is already cached."""
+    """Online: the library loads the real model; report whether it is already cached, and whether it is real.
+
+    A copy that carries the stand-in marker (a mirror served it, see :func:`course_utils.standins.standin_marker`)
+    is reported as a stand-in, never as a real model.
+    """
     if entry.installed is not None:
         return resolve_installed(entry)
-    if entry.library in ("torchvision",):
-        name = Path(standins.torchvision_weights(entry).url).name
-        cached = (real_torch_home() / "hub" / "checkpoints" / name).is_file()
-    elif entry.library == "ultralytics":
-        cached = (Path.cwd() / entry.id).is_file() or (layout.ultralytics_online / entry.id).is_file()
-    elif entry.library == "tabpfn":
-        cached = False  # TabPFN keeps its checkpoints in its own cache and downloads on first use
-    else:
-        cached = hf_cached(real_hf_cache(), hf_repo_id(entry), hf_revision(entry))
-    return Resolved(entry, CACHED if cached else HUB, "")
+    found = cached_copy(entry, layout)
+    if found is not None:
+        return Resolved(entry, STANDIN if standins.standin_marker(found) else CACHED, str(found))
+    mirror = mirror_standin(entry)
+    if mirror:
+        return Resolved(entry, STANDIN, f"served as a stand-in by {mirror}")
+    return Resolved(entry, HUB, "")
 
 
 def resolve_offline(entry: ModelEntry, layout: Layout) -> Resolved:
@@ -314,6 +419,9 @@ def resolve_offline(entry: ModelEntry, layout: Layout) -> Resolved:
     if entry.installed is not None:
         return resolve_installed(entry)
     if entry.offline == ONLINE_ONLY:
+        if entry.library == "tabpfn" and tabpfn_checkpoint(entry).is_file():  # prefetched into TabPFN's own cache
+            found = tabpfn_checkpoint(entry)
+            return Resolved(entry, STANDIN if standins.standin_marker(found) else CACHED, str(found))
         return Resolved(entry, ONLINE_ONLY, entry.offline_note)
     if entry.library == "torchvision":
         return _offline_torchvision(entry, layout)
@@ -321,10 +429,11 @@ def resolve_offline(entry: ModelEntry, layout: Layout) -> Resolved:
         return _offline_ultralytics(entry, layout)
     repo_id, revision = hf_repo_id(entry), hf_revision(entry)
     real = real_hf_cache()
-    if hf_cached(real, repo_id, revision):
+    snapshot = hf_snapshot(real, repo_id, revision)
+    if snapshot is not None:
         target = _repo_folder(real, repo_id)
         _replace_link(_repo_folder(layout.hf_overlay, repo_id), target)
-        return Resolved(entry, CACHED, str(target))
+        return Resolved(entry, STANDIN if standins.standin_marker(snapshot) else CACHED, str(target))
     if entry.packaged is not None:
         folder = build_once(
             layout.builds / f"packaged-{entry.key}",
@@ -350,9 +459,9 @@ def _offline_torchvision(entry: ModelEntry, layout: Layout) -> Resolved:
     name = Path(standins.torchvision_weights(entry).url).name
     link = layout.torch_overlay / "hub" / "checkpoints" / name
     real = real_torch_home() / "hub" / "checkpoints" / name
-    if real.is_file():
+    if real.is_file() and not discard_broken_torch_download(real):
         _replace_link(link, real)
-        return Resolved(entry, CACHED, str(real))
+        return Resolved(entry, STANDIN if standins.standin_marker(real) else CACHED, str(real))
     commit = _fake_commit(entry, STANDIN)
     folder = build_once(
         layout.builds / f"standin-{entry.key}-{commit[:10]}", lambda out: standins.build_torchvision(entry, out / name)
@@ -366,7 +475,7 @@ def _offline_ultralytics(entry: ModelEntry, layout: Layout) -> Resolved:
     for real in (Path.cwd() / entry.id, layout.ultralytics_online / entry.id):
         if real.is_file() and not real.is_symlink():
             _replace_link(link, real)
-            return Resolved(entry, CACHED, str(real))
+            return Resolved(entry, STANDIN if standins.standin_marker(real) else CACHED, str(real))
     commit = _fake_commit(entry, STANDIN)
     folder = build_once(
         layout.builds / f"standin-{entry.key}-{commit[:10]}",

@@ -398,6 +398,7 @@ def build_torchvision(entry: ModelEntry, out_file: Path) -> None:
     model = torchvision.models.get_model(entry.id, weights=None, weights_backbone=None, **kwargs)
     out_file.parent.mkdir(parents=True, exist_ok=True)
     torch.save(model.state_dict(), out_file)
+    mark_checkpoint(out_file, f"{STANDIN_NOTE} (twin of torchvision {entry.revision})")
 
 
 def build_ultralytics(entry: ModelEntry, out_file: Path) -> None:
@@ -415,3 +416,106 @@ def build_ultralytics(entry: ModelEntry, out_file: Path) -> None:
     net.args = {"course_standin": STANDIN_NOTE}
     out_file.parent.mkdir(parents=True, exist_ok=True)
     model.save(str(out_file))
+    mark_checkpoint(out_file, f"{STANDIN_NOTE} (twin of ultralytics {entry.id})")
+
+
+# ---------------------------------------------------------------------------- telling a stand-in apart
+
+#: A file a stand-in repo carries beside its weights (a hub or mirror serving a stand-in serves this file too).
+MARKER_FILE = "COURSE_STANDIN.txt"
+#: The record :func:`mark_checkpoint` adds to a torch checkpoint (a zip archive) that has no config to carry a note.
+MARKER_RECORD = "course_standin.txt"
+
+
+def _safetensors_note(path: Path) -> str:
+    """The ``course_standin`` entry of a safetensors file's metadata ("" when there is none or it does not parse)."""
+    try:
+        with path.open("rb") as fh:
+            size = int.from_bytes(fh.read(8), "little")
+            if not 0 < size < 100_000_000:
+                return ""
+            header = json.loads(fh.read(size))
+    except (OSError, ValueError):
+        return ""
+    meta = header.get("__metadata__") if isinstance(header, dict) else None
+    return str(meta.get("course_standin", "")) if isinstance(meta, dict) else ""
+
+
+def _zip_note(path: Path) -> str:
+    """The text of :data:`MARKER_RECORD` in a torch zip checkpoint ("" when absent or not a zip file)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for name in archive.namelist():
+                if name.rsplit("/", 1)[-1] == MARKER_RECORD:
+                    return archive.read(name).decode("utf-8", "replace")
+    except (OSError, zipfile.BadZipFile):
+        return ""
+    return ""
+
+
+def standin_marker(path: Path) -> str:
+    """The stand-in note a copy carries, or "" for a copy with no marker (real weights).
+
+    A stand-in says what it is wherever it went, also after a download from a hub or a mirror that served it: a
+    folder by :data:`MARKER_FILE`, by ``course_standin`` in ``config.json`` (transformers, timm) or in a
+    safetensors file's metadata (open_clip); a single checkpoint file (torchvision, ultralytics, TabPFN) by
+    :data:`MARKER_RECORD` inside it (see :func:`mark_checkpoint`).
+    """
+    path = Path(path)
+    if path.is_dir():
+        marker = path / MARKER_FILE
+        if marker.is_file():
+            return marker.read_text(encoding="utf-8", errors="replace").strip() or STANDIN_NOTE
+        config = path / "config.json"
+        if config.is_file():
+            try:
+                note = json.loads(config.read_text(encoding="utf-8")).get("course_standin", "")
+            except (ValueError, AttributeError):
+                note = ""
+            if note:
+                return str(note)
+        for weights in sorted(path.glob("*.safetensors")):
+            note = _safetensors_note(weights)
+            if note:
+                return note
+        return ""
+    if path.is_file():
+        return _safetensors_note(path) if path.suffix == ".safetensors" else _zip_note(path)
+    return ""
+
+
+def mark_checkpoint(path: Path, note: str = STANDIN_NOTE) -> None:
+    """Add :data:`MARKER_RECORD` to a torch checkpoint (``torch.save``'s zip format); ``torch.load`` ignores it.
+
+    Idempotent. Raises ``ValueError`` for a file that is not a zip archive (a legacy pickle checkpoint).
+    """
+    import zipfile
+
+    if not zipfile.is_zipfile(path):  # checked first: mode "a" would wrap any other file in a new archive
+        raise ValueError(f"{path} is not a torch zip checkpoint; cannot mark it as a stand-in")
+    if _zip_note(path):
+        return
+    with zipfile.ZipFile(path, "a") as archive:
+        prefix = archive.namelist()[0].split("/", 1)[0]
+        archive.writestr(f"{prefix}/{MARKER_RECORD}", note)
+
+
+def build_tabpfn(entry: ModelEntry, out_file: Path) -> None:
+    """A TabPFN v2 classifier checkpoint with random weights (two layers of the real width), marked as a stand-in.
+
+    The course never runs it offline (TabPFN's whole point is its pre-training: offline its cells skip); it exists
+    so that a local test hub can serve TabPFN's download, and the course can show that it tells it apart.
+    """
+    import dataclasses
+
+    import torch
+    from tabpfn.architectures import tabpfn_v2
+
+    config, _ = tabpfn_v2.parse_config({"max_num_classes": 10, "nlayers": 2})
+    torch.manual_seed(0)
+    model = tabpfn_v2.get_architecture(config)
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"state_dict": model.state_dict(), "config": dataclasses.asdict(config)}, out_file)
+    mark_checkpoint(out_file, f"{STANDIN_NOTE} (twin of {entry.id})")

@@ -140,6 +140,22 @@ def _fake_real_hf_copy(src_snapshot: Path, cache: Path, repo_id: str, revision: 
     for f in src_snapshot.iterdir():
         if f.is_file() and not f.name.startswith("."):
             (snap / f.name).write_bytes(f.read_bytes())
+    if (snap / "config.json").is_file():  # a pretend real copy: without the stand-in's marker
+        config = json.loads((snap / "config.json").read_text())
+        config.pop("course_standin", None)
+        (snap / "config.json").write_text(json.dumps(config))
+
+
+def _copy_unmarked(src: Path, dst: Path) -> None:
+    """Copy a stand-in checkpoint without its stand-in record (a pretend real download)."""
+    import zipfile
+
+    from course_utils.standins import MARKER_RECORD
+
+    with zipfile.ZipFile(src) as old, zipfile.ZipFile(dst, "w") as new:
+        for info in old.infolist():
+            if not info.filename.endswith("/" + MARKER_RECORD):
+                new.writestr(info, old.read(info))
 
 
 def test_the_users_own_copy_comes_first(first_run: tuple[dict[str, Any], str, Path, str], tmp_path: Path) -> None:
@@ -150,15 +166,18 @@ def test_the_users_own_copy_comes_first(first_run: tuple[dict[str, Any], str, Pa
     _fake_real_hf_copy(sst2, tmp_path / "user-hf" / "hub", load_catalog()["distilbert-sst2"].id, "714eb0f")
     ckpt = next(builds.glob("standin-deeplabv3-mbv3-*[!k]")) / "deeplabv3_mobilenet_v3_large-fc3c493d.pth"
     (tmp_path / "user-torch" / "hub" / "checkpoints").mkdir(parents=True)
-    (tmp_path / "user-torch" / "hub" / "checkpoints" / ckpt.name).write_bytes(ckpt.read_bytes())
+    _copy_unmarked(ckpt, tmp_path / "user-torch" / "hub" / "checkpoints" / ckpt.name)
     (tmp_path / "work").mkdir()
     yolo = next(builds.glob("standin-yolov8n-*[!k]")) / "yolov8n.pt"
-    (tmp_path / "work" / "yolov8n.pt").write_bytes(yolo.read_bytes())
+    _copy_unmarked(yolo, tmp_path / "work" / "yolov8n.pt")
     env = _env(tmp_path)
     env["COURSE_CACHE"] = str(tmp / "course")  # same course cache: its stand-ins exist but must lose
     report, stdout, _ = run_probe("distilbert-sst2,deeplabv3-mbv3,yolov8n", env, tmp_path / "work")
     assert report["transformers"]["tier"] == "cached"
-    assert report["torchvision"]["tier"] == "cached"
+    # torchvision's file names carry the start of their sha256: a copy that does not match it (this pretend one) is
+    # a broken download, removed and not used (test_online_reports_cached_or_hub has a matching one).
+    assert report["torchvision"]["tier"] == "stand-in"
+    assert not (tmp_path / "user-torch" / "hub" / "checkpoints" / ckpt.name).exists()
     assert report["ultralytics"]["tier"] == "cached"
     assert "distilbert-sst2: real (your cache)" in stdout
 
@@ -209,6 +228,8 @@ def test_online_reports_cached_or_hub(tmp_path: Path, monkeypatch: pytest.Monkey
     (tmp_path / "torch" / "hub" / "checkpoints").mkdir(parents=True)
     (tmp_path / "torch" / "hub" / "checkpoints" / "deeplabv3_mobilenet_v3_large-fc3c493d.pth").write_bytes(b"x")
     (tmp_path / "yolov8n.pt").write_bytes(b"x")
+    # a whole torchvision file's sha256 starts with the hex part of its name (here pretended)
+    monkeypatch.setattr("course_utils.downloads.sha256_file", lambda path: "fc3c493d" + "0" * 56)
     assert [offline.resolve_online(e, layout).tier for e in (sst2, seg, yolo)] == ["cached"] * 3
 
 

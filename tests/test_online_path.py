@@ -1,0 +1,330 @@
+# mypy: disable-error-code="attr-defined, union-attr, arg-type, index"
+"""The online path, with no internet: a local hub serves the course's copies under the real ids.
+
+Fast tests (the default suite): the hub's protocol as huggingface_hub reads it, faults in the middle of a download,
+the stand-in marker, the Cora stand-in. Slow tests (``-m slow``): ``prefetch --all`` through each library's own
+download code, ``setup()`` online, one notebook per loading route run end to end online, and the online report.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from course_utils import offline, online_report, standins
+from course_utils.catalog import load_catalog
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from support.localhub import LocalHub, commit_for  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+#: One notebook per loading route, plus every notebook with a branch that runs only online (see online_branches.toml).
+ONLINE_NOTEBOOKS = {
+    "00": "sentence-transformers (MiniLM), the status line online",
+    "01": "a transformers pipeline (DistilBERT SST-2) and sentence-transformers",
+    "08": "timm (EfficientNet-Lite0 real, ResNet-50 and ViT-S stand-ins)",
+    "09": "ultralytics (YOLOv8n) and transformers DETR; its online network-spy branch",
+    "13": "open_clip (ViT-B-32)",
+    "19": "PyG's Planetoid download of Cora (a stand-in of the real shape)",
+    "21": "TabPFN's own download (a stand-in checkpoint)",
+    "22": "its online hub-metadata branch",
+}
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def tiny_hub(tmp_path: Path) -> Iterator[tuple[LocalHub, str, Path]]:
+    """A hub with one repo: a small config and a 300 kB LFS-size weights file, pinned at a short revision."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "config.json").write_text('{"model_type": "toy"}')
+    (repo / "weights.bin").write_bytes(os.urandom(300_000))
+    hub = LocalHub()
+    hub.add_repo("course/toy-model", repo, "abc1234")
+    with hub as url:
+        yield hub, url, repo
+
+
+def test_the_hub_answers_as_huggingface_hub_expects(tiny_hub: tuple[LocalHub, str, Path], tmp_path: Path) -> None:
+    from huggingface_hub import HfApi, hf_hub_download, snapshot_download
+    from huggingface_hub.errors import EntryNotFoundError, RepositoryNotFoundError, RevisionNotFoundError
+
+    hub, url, repo = tiny_hub
+    cache = tmp_path / "cache"
+    got = Path(hf_hub_download("course/toy-model", "weights.bin", revision="abc1234", cache_dir=cache, endpoint=url))
+    assert _sha256(got) == _sha256(repo / "weights.bin")
+    commit = commit_for("course/toy-model", "abc1234")
+    assert commit.startswith("abc1234") and got.parent.name == commit  # the short pin resolves to its commit
+    folder = cache / "models--course--toy-model"
+    assert (folder / "refs" / "abc1234").read_text() == commit
+    assert offline.hf_snapshot(cache, "course/toy-model", "abc1234") == got.parent
+    assert ("GET", f"/lfs/{_sha256(repo / 'weights.bin')}") in hub.requests  # the LFS redirect was followed
+    snap = Path(snapshot_download("course/toy-model", cache_dir=cache, endpoint=url))
+    assert sorted(p.name for p in snap.iterdir()) == ["config.json", "weights.bin"]
+    info = HfApi(endpoint=url).model_info("course/toy-model", revision="abc1234")
+    assert info.sha == commit and sorted(s.rfilename for s in info.siblings) == ["config.json", "weights.bin"]
+    ranged = requests.get(f"{hub.cdn_url}/lfs/{_sha256(repo / 'weights.bin')}", headers={"Range": "bytes=100-"})
+    assert ranged.status_code == 206 and ranged.content == (repo / "weights.bin").read_bytes()[100:]
+    with pytest.raises(RepositoryNotFoundError):
+        hf_hub_download("course/nothing", "config.json", cache_dir=cache, endpoint=url)
+    with pytest.raises(RevisionNotFoundError):
+        hf_hub_download("course/toy-model", "config.json", revision="fff0000", cache_dir=cache, endpoint=url)
+    with pytest.raises(EntryNotFoundError):
+        hf_hub_download("course/toy-model", "nothing.json", cache_dir=cache, endpoint=url)
+
+
+@pytest.mark.parametrize("fault", ["reset", "truncate", "silent"])
+def test_a_fault_mid_download_leaves_no_corrupt_cache(
+    tiny_hub: tuple[LocalHub, str, Path], tmp_path: Path, fault: str
+) -> None:
+    """A reset, a body cut short or a server that goes silent: no broken file in the cache; the next run completes."""
+    from huggingface_hub import hf_hub_download
+
+    hub, url, repo = tiny_hub
+    cache = tmp_path / "cache"
+    # silent: the hub stops answering the metadata request (bounded by etag_timeout); the others hit the content
+    hub.fault("/resolve/" if fault == "silent" else "/lfs/", fault, times=1 if fault == "silent" else 3)
+    expected = _sha256(repo / "weights.bin")
+    try:
+        first: Path | None = Path(
+            hf_hub_download("course/toy-model", "weights.bin", cache_dir=cache, endpoint=url, etag_timeout=1)
+        )
+    except Exception:  # noqa: BLE001 - any failure is fine here; what it leaves behind is checked below
+        first = None
+    if first is not None:  # huggingface_hub resumed the cut body itself (a Range request): the file must be whole
+        assert _sha256(first) == expected
+    snapshots = cache / "models--course--toy-model" / "snapshots"
+    for path in snapshots.rglob("weights.bin") if snapshots.exists() else []:
+        assert _sha256(path) == expected, f"{fault}: a broken weights.bin is in the cache"
+    hub.faults.clear()
+    again = Path(hf_hub_download("course/toy-model", "weights.bin", cache_dir=cache, endpoint=url))
+    assert _sha256(again) == expected
+
+
+def test_a_truncated_torchvision_download_is_thrown_away(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """torch.hub keeps a body cut short as the file; the course notices, removes it, and the next download completes."""
+    import torch
+    import torch.hub
+
+    entry = load_catalog()["deeplabv3-mbv3"]
+    url = standins.torchvision_weights(entry).url
+    served = tmp_path / "served.pth"
+    torch.save({"w": torch.zeros(100_000)}, served)
+    standins.mark_checkpoint(served)
+    for name in (offline.REAL_TORCH_ENV, "TORCH_HOME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    target = tmp_path / "torch" / "hub" / "checkpoints" / Path(url).name
+    target.parent.mkdir(parents=True)
+    layout = offline.Layout(tmp_path / "course")
+    hub = LocalHub()
+    hub.add_mirror(url, served)
+    hub.fault("/mirror/", "truncate", times=1)
+    with hub as base:
+        local = f"{base}/mirror/download.pytorch.org{url.split('download.pytorch.org', 1)[1]}"
+        torch.hub.download_url_to_file(local, str(target), progress=False)  # as torchvision does: no error
+        assert target.stat().st_size < served.stat().st_size  # torch.hub kept the short file
+        with pytest.warns(UserWarning, match="cut short"):
+            assert offline.resolve_online(entry, layout).tier == offline.HUB  # not "your cache"
+        assert not target.exists()
+        torch.hub.download_url_to_file(local, str(target), progress=False)
+    assert _sha256(target) == _sha256(served)
+    assert offline.resolve_online(entry, layout).tier == offline.STANDIN  # whole, and still a stand-in
+
+
+def test_a_standin_stays_a_standin_after_a_download(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stand-in served over HTTP is reported as a stand-in: from the cache, and by a mirror before any download."""
+    import torch
+
+    ckpt = tmp_path / "model.pth"
+    torch.save({"w": torch.zeros(2)}, ckpt)
+    assert standins.standin_marker(ckpt) == ""
+    standins.mark_checkpoint(ckpt)
+    standins.mark_checkpoint(ckpt)  # idempotent
+    assert standins.standin_marker(ckpt) == standins.STANDIN_NOTE
+    assert torch.load(ckpt, weights_only=True)["w"].shape == (2,)  # torch still reads it
+    not_torch = tmp_path / "plain.bin"
+    not_torch.write_bytes(b"not a zip")
+    with pytest.raises(ValueError, match="not a torch zip"):
+        standins.mark_checkpoint(not_torch)
+
+    entry = load_catalog()["distilbert-sst2"]
+    layout = offline.Layout(tmp_path / "course")
+    for name in ("HF_HUB_CACHE", offline.REAL_HF_ENV, offline.REAL_TORCH_ENV, "HF_ENDPOINT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    assert offline.resolve_online(entry, layout).tier == offline.HUB
+    folder = tmp_path / "served"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps({"course_standin": standins.STANDIN_NOTE}))
+    (folder / standins.MARKER_FILE).write_text(standins.STANDIN_NOTE)
+    hub = LocalHub()
+    hub.add_repo(entry.id, folder, entry.revision)
+    with hub as url:
+        monkeypatch.setenv("HF_ENDPOINT", url)
+        before = offline.resolve_online(entry, layout)  # nothing cached yet: the mirror is asked
+        assert before.tier == offline.STANDIN and url in before.where
+        from huggingface_hub import snapshot_download
+
+        snapshot_download(entry.id, revision=entry.revision, cache_dir=tmp_path / "hf" / "hub", endpoint=url)
+    monkeypatch.delenv("HF_ENDPOINT")
+    after = offline.resolve_online(entry, layout)  # cached now, read from the cache's own files
+    assert after.tier == offline.STANDIN and not after.is_real
+    assert offline.resolve_offline(entry, layout).tier == offline.STANDIN
+
+
+@pytest.mark.slow  # importing tabpfn takes long
+def test_tabpfn_checkpoint_name_and_cache_match_tabpfn(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The course finds TabPFN's own download offline (its name and folder are TabPFN's own)."""
+    monkeypatch.setenv("TABPFN_MODEL_CACHE_DIR", str(tmp_path / "tabpfn"))
+    entry = load_catalog()["tabpfn-v2-clf"]
+    layout = offline.Layout(tmp_path / "course")
+    assert offline.resolve_offline(entry, layout).tier == offline.ONLINE_ONLY
+    ckpt = offline.tabpfn_checkpoint(entry)
+    ckpt.parent.mkdir(parents=True)
+    ckpt.write_bytes(b"real checkpoint bytes")
+    found = offline.resolve_offline(entry, layout)
+    assert found.tier == offline.CACHED and found.available and found.where == str(ckpt)
+    code = (
+        "from tabpfn.model_loading import ModelSource, get_cache_dir; "
+        "print(get_cache_dir() / ModelSource.get_classifier_v2().default_filename)"
+    )
+    monkeypatch.delenv("TABPFN_MODEL_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    theirs = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=os.environ)
+    assert Path(theirs.stdout.strip().splitlines()[-1]) == offline.tabpfn_checkpoint(entry)
+
+
+def test_the_cora_standin_has_the_real_shape(tmp_path: Path) -> None:
+    from support.cora import write_cora
+    from torch_geometric.io import read_planetoid_data
+
+    files = write_cora(tmp_path / "raw")
+    assert len(files) == 8
+    data = read_planetoid_data(str(tmp_path / "raw"), "cora")
+    assert tuple(data.x.shape) == (2708, 1433)
+    assert int(data.y.max()) + 1 == 7 and sorted(data.y.bincount().tolist()) == sorted(
+        [818, 426, 418, 351, 298, 217, 180]
+    )
+    assert int(data.train_mask.sum()) == 140 and int(data.test_mask.sum()) == 1000
+    assert data.edge_index.shape[1] == 2 * 5278 and data.is_undirected()
+
+
+# ---------------------------------------------------------------------------- the whole course online (slow)
+
+
+@pytest.fixture(scope="module")
+def online_course() -> Iterator[tuple[LocalHub, dict[str, str], dict[str, str], subprocess.CompletedProcess[str]]]:
+    """The course on a local hub, and ``course prefetch --all`` run against it into empty caches."""
+    from support.onlinehub import course_hub, online_env
+
+    with tempfile.TemporaryDirectory(prefix="course-online-") as tmp:
+        work = Path(tmp)
+        hub, tiers = course_hub(work)
+        with hub as url:
+            env = online_env(url, work / "home")
+            done = subprocess.run(
+                [sys.executable, "-m", "course_utils", "prefetch", "--all"],
+                env=env,
+                cwd=work,
+                capture_output=True,
+                text=True,
+                timeout=1200,
+            )
+            yield hub, tiers, env, done
+
+
+@pytest.mark.slow
+def test_prefetch_all_downloads_every_model_with_its_own_library(online_course: tuple) -> None:
+    hub, tiers, env, done = online_course
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    for key in tiers:
+        assert f"[OK] {key}:" in done.stdout, key
+    home = Path(env["HF_HOME"]).parent
+    paths = [p for method, p in hub.requests if method == "GET"]
+    assert any(p.startswith("/mirror/download.pytorch.org/") for p in paths)  # torch.hub (torchvision)
+    assert any(p.startswith("/mirror/github.com/ultralytics/") for p in paths)  # ultralytics' downloader
+    assert any("/Prior-Labs/TabPFN-v2-clf/resolve/" in p for p in paths)  # TabPFN's own downloader
+    assert list((home / "tabpfn").glob("*.ckpt")) and list((home / "cache" / "torch" / "hub" / "checkpoints").iterdir())
+
+
+@pytest.mark.slow
+def test_setup_online_reports_every_standin_as_one(online_course: tuple, tmp_path: Path) -> None:
+    hub, tiers, env, _ = online_course
+    log = tmp_path / "session.jsonl"
+    code = f"from course_utils import setup; setup(models={sorted(tiers)!r})"
+    subprocess.run([sys.executable, "-c", code], env=env | {"COURSE_SESSION_LOG": str(log)}, check=True, timeout=600)
+    record = json.loads(log.read_text().splitlines()[-1])
+    assert record["offline"] is False and record["hub"].startswith("reachable")
+    for key, tier in tiers.items():
+        got = record["models"][key]
+        if tier == offline.STANDIN:
+            assert got["tier"] == offline.STANDIN and not got["real"], (key, got)
+        else:  # a real offline copy, served as it is: real weights from the user's cache now
+            assert got["tier"] == offline.CACHED and got["real"], (key, got)
+
+
+#: Notebooks whose online run fails on the local hub because of a bug in the notebook (fixed by its owner, then removed).
+KNOWN_NOTEBOOK_BUGS = {
+    "21": "21's cell 4 treats TabPFN as real whenever it is available: with a stand-in its check 'every approach far "
+    "above the majority class' fails, and it prints 'real v2 classifier' for a stand-in. Gate on is_standin.",
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "number",
+    [
+        pytest.param(nb, marks=pytest.mark.xfail(reason=KNOWN_NOTEBOOK_BUGS[nb], strict=True))
+        if nb in KNOWN_NOTEBOOK_BUGS
+        else nb
+        for nb in sorted(ONLINE_NOTEBOOKS)
+    ],
+)
+def test_notebook_runs_online(online_course: tuple, tmp_path: Path, number: str) -> None:
+    """Each loading route end to end online, with the notebook's own checks strict (stand-ins: structure only)."""
+    hub, tiers, env, _ = online_course
+    path = online_report.notebook_paths([number])[0]
+    run_env = env | {"COURSE_STRICT": "1", online_report.CHECK_LOG_ENV: str(tmp_path / "checks.jsonl")}
+    result = online_report.run_notebook(path, run_env, timeout=600)
+    assert result.passed, f"{path.name} online: {result.error}"
+    assert result.hub.startswith("reachable"), result.hub
+    for key, label in result.models.items():
+        if tiers.get(key) == offline.STANDIN:
+            assert label == offline.TIER_LABELS[offline.STANDIN], (key, label)
+
+
+@pytest.mark.slow
+def test_online_report_writes_what_an_instructor_needs(online_course: tuple, tmp_path: Path) -> None:
+    hub, tiers, env, _ = online_course
+    out = tmp_path / "report"
+    done = subprocess.run(
+        [sys.executable, "-m", "course_utils", "online-report", "00", "22", "--out", str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    report = json.loads((out / "online-report.json").read_text())
+    assert report["hub_endpoint"] == env["HF_ENDPOINT"] and report["versions"]["transformers"]
+    assert [nb["notebook"][:2] for nb in report["notebooks"]] == ["00", "22"]
+    for nb in report["notebooks"]:
+        assert nb["passed"] and nb["seconds"] > 0 and nb["peak_mb"] > 50 and nb["device"] == "cpu"
+    zero = report["notebooks"][0]
+    assert zero["models"] == {"minilm-l6": offline.TIER_LABELS[offline.CACHED]}
+    assert zero["checks"] and all({"expected", "got", "held"} <= set(c) for c in zero["checks"])
+    text = (out / "online-report.md").read_text()
+    assert "| 00_setup_check | passed |" in text and "## Meaning checks" in text
