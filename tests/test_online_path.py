@@ -277,10 +277,7 @@ def test_setup_online_reports_every_standin_as_one(online_course: tuple, tmp_pat
 
 
 #: Notebooks whose online run fails on the local hub because of a bug in the notebook (fixed by its owner, then removed).
-KNOWN_NOTEBOOK_BUGS = {
-    "21": "21's cell 4 treats TabPFN as real whenever it is available: with a stand-in its check 'every approach far "
-    "above the majority class' fails, and it prints 'real v2 classifier' for a stand-in. Gate on is_standin.",
-}
+KNOWN_NOTEBOOK_BUGS: dict[str, str] = {}  # notebook -> why its online run is expected to fail
 
 
 @pytest.mark.slow
