@@ -164,13 +164,13 @@ case "$cmd" in
         ensure_env
         export COURSE_CACHE="${COURSE_CACHE:-$ROOT/.course-cache}"
         cd "$ROOT"
-        exec "$VENV/bin/python" -m course_utils.site "$@" ;;
+        exec "$VENV/bin/python" -m course_utils.tools.site "$@" ;;
     student)
         # Homework copies: each solution replaced by a stub that says "your answer goes here", checks kept
         # (nbgrader's own preprocessors; an instructor with an nbgrader course uses generate_assignment).
         ensure_env
         cd "$ROOT"
-        exec "$VENV/bin/python" -m course_utils.student "$@" notebooks/[0-9][0-9]_*.ipynb ;;
+        exec "$VENV/bin/python" -m course_utils.tools.student "$@" notebooks/[0-9][0-9]_*.ipynb ;;
     doctor|prefetch|catalog)
         ensure_env
         exec "$VENV/bin/course" "$cmd" "$@" ;;

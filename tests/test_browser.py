@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from labrunner import ROOT, Lab, running_lab
+from support.labrunner import ROOT, Lab, running_lab
 
 CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser")) if p), None)
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -177,7 +177,9 @@ def test_run_all_cells_in_the_browser(lab: Lab, browser: Any, name: str) -> None
     )
     time.sleep(1.0)  # JupyterLab writes the kernel's metadata right after the kernel is ready
     opened = browser.execute_script(STATE_JS)
-    assert not opened["dirty"], f"{name} is marked modified before anything ran (see course_utils/lab.py)"
+    assert not opened["dirty"], (
+        f"{name} is marked modified before anything ran (see course_utils/tools/notebook_files.py)"
+    )
 
     click_menu(browser, "Run", "Run All Cells")
     ran = time.monotonic()

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from course_utils import colab
+from course_utils.tools import colab
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 import requests
-from labrunner import ROOT, running_lab
+from support.labrunner import ROOT, running_lab
 
-from course_utils import lab as labmeta
+from course_utils.tools import notebook_files as labmeta
 
 
 @pytest.fixture(scope="module")

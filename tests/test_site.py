@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from course_utils import load_catalog
-from course_utils.site import banner
+from course_utils.tools.site import banner
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser")) if p), None)

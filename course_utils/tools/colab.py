@@ -8,7 +8,7 @@ changes into its ``notebooks/`` folder. On a laptop, a GPU server or under the t
 does nothing at all.
 
 The cell is written from one template, :func:`colab_cell`, with the repository named in
-``pyproject.toml`` (``[project.urls] Repository``); ``python -m course_utils.colab notebooks/*.ipynb``
+``pyproject.toml`` (``[project.urls] Repository``); ``python -m course_utils.tools.colab notebooks/*.ipynb``
 writes it into notebooks, ``--check`` reports notebooks whose first code cell differs.
 """
 
@@ -23,11 +23,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .lab import cell_source, write_notebook
+from .notebook_files import cell_source, write_notebook
 
 __all__ = ["PLACEHOLDER", "colab_cell", "ensure_colab_cell", "main", "repository_url"]
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 #: What ``pyproject.toml`` says until the course's owner puts the real address of the repository there.
 PLACEHOLDER = "https://github.com/YOUR-ACCOUNT/pretrained-models-in-practice"
 FIRST_LINE = "# Colab only: install the course and its pinned packages"
@@ -86,8 +86,8 @@ def ensure_colab_cell(nb: dict[str, Any], url: str | None = None) -> bool:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m course_utils.colab [--check] NOTEBOOK...``: write (or check) the Colab cell."""
-    parser = argparse.ArgumentParser(prog="python -m course_utils.colab", description=__doc__.split("\n")[0])
+    """``python -m course_utils.tools.colab [--check] NOTEBOOK...``: write (or check) the Colab cell."""
+    parser = argparse.ArgumentParser(prog="python -m course_utils.tools.colab", description=__doc__.split("\n")[0])
     parser.add_argument("notebooks", nargs="+", type=Path)
     parser.add_argument("--check", action="store_true", help="only report; change no file")
     args = parser.parse_args(argv)

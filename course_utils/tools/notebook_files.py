@@ -7,11 +7,11 @@ any field, the notebook is marked modified (the unsaved-changes dot) before the 
 touched it. It also gives every cell an id when a notebook predates nbformat 4.5.
 
 * :func:`lab_problems` lists what JupyterLab would change in a notebook (``tests/test_notebooks_meta.py``
-  fails on any); :func:`normalise` fixes them in place; ``python -m course_utils.lab FILE...``
+  fails on any); :func:`normalise` fixes them in place; ``python -m course_utils.tools.notebook_files FILE...``
   rewrites notebook files (``--check`` only reports).
 * ``language_info.version`` is the one field no stored value can match on every machine (it is
   the kernel's exact Python version, ``3.11.7`` here, ``3.11.9`` elsewhere). The stored files
-  say ``3.11``; :class:`course_utils.labserver.CourseContentsManager`, which ``./course.sh lab``
+  say ``3.11``; :class:`course_utils.tools.labserver.CourseContentsManager`, which ``./course.sh lab``
   loads, hands JupyterLab the running kernel's exact ``language_info`` (and the ``kernelspec``)
   when it opens a notebook, so nothing differs. The file on disk is not touched until the user saves.
 """
@@ -145,9 +145,10 @@ def normalise_file(path: Path, *, check: bool = False) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m course_utils.lab [--check] NOTEBOOK...``: exit 1 with ``--check`` when one needs fixing."""
+    """``python -m course_utils.tools.notebook_files [--check] NOTEBOOK...``: exit 1 with ``--check`` when one needs fixing."""
     parser = argparse.ArgumentParser(
-        prog="python -m course_utils.lab", description="Give notebooks the metadata JupyterLab writes on open."
+        prog="python -m course_utils.tools.notebook_files",
+        description="Give notebooks the metadata JupyterLab writes on open.",
     )
     parser.add_argument("notebooks", nargs="+", type=Path)
     parser.add_argument("--check", action="store_true", help="only report; change no file")
