@@ -1,13 +1,34 @@
-"""Test-process settings: the unit tests never touch the network or the user's own config folders."""
+"""The suite's one policy: settings, markers, scheduling and the run-time record, for `pytest` and `./course.sh test` alike.
+
+* Settings: offline, strict meaning checks, the course cache in the repository, one settings folder for
+  ultralytics, and each worker's share of the CPU cores; a variable already set in the shell wins.
+* Markers (registered in pyproject.toml): ``slow`` (a notebook, a server, a browser or a kernel started),
+  ``browser`` (headless Chromium) and ``network`` (needs the model hub: skipped offline). ``pytest -m "not slow"``
+  runs the quick part.
+* Scheduling: whole files go to the workers (``--dist loadfile``), the longest first, by ``docs/measurements.json``.
+* ``--record-times`` writes each file's measured seconds into ``docs/measurements.json`` (see docs/MEASUREMENTS.md).
+"""
 
 from __future__ import annotations
 
 import atexit
+import datetime as dt
+import json
 import os
 import shutil
 import tempfile
+from collections import defaultdict
+from pathlib import Path
 
 import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+MEASUREMENTS = ROOT / "docs" / "measurements.json"
+
+# The suite runs offline and strict unless the shell says otherwise (COURSE_OFFLINE=0 tests meaning on real models).
+os.environ.setdefault("COURSE_OFFLINE", "1")
+os.environ.setdefault("COURSE_STRICT", "1")
+os.environ.setdefault("COURSE_CACHE", str(ROOT / ".course-cache"))
 
 # ultralytics writes a settings file and looks up DNS when imported; keep both away from the user,
 # in one folder for the whole session that is removed when the tests end (nothing left in /tmp).
@@ -17,44 +38,93 @@ if "YOLO_CONFIG_DIR" not in os.environ:
     atexit.register(shutil.rmtree, _ULTRALYTICS_DIR, ignore_errors=True)
 os.environ.setdefault("YOLO_OFFLINE", "1")
 
+# Tests that take seconds without a tell-tale fixture (each starts kernels, servers or model loads); the rest of
+# the rule is in pytest_collection_modifyitems. A node id here that no longer exists fails test_housekeeping.
+SLOW_TESTS: tuple[str, ...] = ()
 
-# Scheduling: ./course.sh test hands whole files to its workers (--dist loadfile --no-loadscope-reorder), in the
-# order below. The longest files go first, so no worker is left alone with a long file at the end (xdist's own
-# order, by number of tests, put the two-test browser file last). Seconds per file from the suite run of
-# 2026-12-02 with three workers (--durations=0, summed per file); they decide only the order, never a result. Unlisted files: 10 s.
-SECONDS_PER_FILE = {
-    "07_peft_lora.ipynb": 121,
-    "test_environment.py": 112,
-    "test_offline.py": 98,
-    "test_browser.py": 90,
-    "17_speech_to_text.ipynb": 83,
-    "11_ocr.ipynb": 80,
-    "24_efficient_inference.ipynb": 76,
-    "12_fine_tuning_strategies.ipynb": 69,
-    "09_object_detection.ipynb": 68,
-    "test_site.py": 61,
-    "08_timm_image_classification.ipynb": 56,
-    "13_clip.ipynb": 53,
-    "06_text_generation.ipynb": 53,
-    "test_student.py": 51,
-    "16_audio_classification.ipynb": 49,
-    "10_segmentation.ipynb": 46,
-    "18_time_series_forecasting.ipynb": 43,
-    "05_zero_shot_classification.ipynb": 41,
-    "04_translation.ipynb": 39,
-    "01_pipelines_and_the_pretrained_spectrum.ipynb": 39,
-    "02_text_classification.ipynb": 31,
-    "14_captioning.ipynb": 31,
-    "15_similar_image_search.ipynb": 29,
-    "00_setup_check.ipynb": 29,
-    "21_tabular.ipynb": 29,
-    "03_named_entities.ipynb": 27,
-    "20_code_models.ipynb": 26,
-    "19_graph_ml.ipynb": 24,
-    "23_model_selection_homework.ipynb": 23,
-}
+#: Fixtures that start a JupyterLab server, a site build, a browser or notebook kernels.
+SLOW_FIXTURES = {"lab", "site", "browser", "offline_kernels"}
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Longest files first (stable: the tests of a file keep their order)."""
-    items.sort(key=lambda item: -SECONDS_PER_FILE.get(item.path.name, 10))
+def _workers(config: pytest.Config) -> int:
+    """How many xdist workers share the machine (1 without xdist)."""
+    count = os.environ.get("PYTEST_XDIST_WORKER_COUNT") or getattr(config.option, "numprocesses", None) or 1
+    try:
+        return max(1, int(count))
+    except ValueError:  # "auto" / "logical": xdist picks one per core
+        return os.cpu_count() or 1
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--record-times",
+        action="store_true",
+        help="write each test file's seconds into docs/measurements.json (whole files only; see docs/MEASUREMENTS.md)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Each worker's kernels get their share of the cores: more threads than cores made small training steps
+    # several times slower (threads waiting on each other). Kernels inherit this from the worker.
+    per_worker = max(1, (os.cpu_count() or 1) // _workers(config))
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(name, str(per_worker))
+    if config.getoption("--record-times") and not hasattr(config, "workerinput"):
+        config.pluginmanager.register(TimeRecorder(config), "course-time-recorder")
+
+
+def _recorded_seconds() -> dict[str, float]:
+    try:
+        files = json.loads(MEASUREMENTS.read_text(encoding="utf-8"))["files"]
+    except (OSError, ValueError, KeyError):
+        return {}
+    return {str(path): float(seconds) for path, seconds in files.items()}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark slow, browser and network tests; order the files longest first (a file's tests keep their order)."""
+    offline = os.environ.get("COURSE_OFFLINE") != "0"
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if item.path.suffix == ".ipynb" or fixtures & SLOW_FIXTURES or item.nodeid.startswith(SLOW_TESTS):
+            item.add_marker(pytest.mark.slow)
+        if item.path.name == "test_browser.py" or "browser" in fixtures:
+            item.add_marker(pytest.mark.browser)
+            item.add_marker(pytest.mark.slow)
+        if offline and item.get_closest_marker("network"):
+            item.add_marker(pytest.mark.skip(reason="needs the model hub: run with COURSE_OFFLINE=0"))
+    seconds = _recorded_seconds()
+    items.sort(key=lambda item: -seconds.get(item.nodeid.split("::")[0], 10.0))
+
+
+class TimeRecorder:
+    """Adds up each file's setup, call and teardown seconds (as xdist reports them) and writes them at the end."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.seconds: dict[str, float] = defaultdict(float)
+        self.failed: set[str] = set()
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        path = report.nodeid.split("::")[0]
+        self.seconds[path] += report.duration
+        if report.failed:
+            self.failed.add(path)
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        done = {path: round(s, 1) for path, s in self.seconds.items() if path not in self.failed}
+        if not done:
+            return
+        try:
+            data = json.loads(MEASUREMENTS.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            data = {}
+        data["files"] = dict(sorted({**data.get("files", {}), **done}.items()))
+        data["last_run"] = {
+            "date": dt.date.today().isoformat(),
+            "files": len(done),
+            "workers": _workers(self.config),
+            "cores": os.cpu_count(),
+        }
+        MEASUREMENTS.parent.mkdir(exist_ok=True)
+        MEASUREMENTS.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")

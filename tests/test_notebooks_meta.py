@@ -41,10 +41,11 @@ def test_follows_the_notebook_guide(path: Path) -> None:
     code = code_cells(path)
     assert nb["cells"][0]["cell_type"] == "markdown" and md.startswith("# "), "starts with a title"
     assert "You will learn" in md and re.search(r"\*\*Time\*\*", md), "states outcomes and time"
-    assert code[0] == colab_cell(), (
-        "the first code cell is the course's Colab cell (python -m course_utils.tools.colab)"
+    first = next(c for c in nb["cells"] if c["cell_type"] == "code")
+    assert code[0] == colab_cell() and first["metadata"].get("jupyter", {}).get("source_hidden"), (
+        "the first code cell is the course's hidden set-up cell (python -m course_utils.tools.colab)"
     )
-    assert "setup(" in code[1], "the second code cell calls the course's setup()"
+    assert code[1].startswith("session = setup("), "the first visible code line is `session = setup(...)`"
     assert re.search(r"^#+ Exercises", md, re.M) and re.search(r"^#+ Solutions", md, re.M)
     assert re.search(r"^#+ Going further", md, re.M)
     assert re.search(r"^#+ .*When it fails", md, re.M | re.I), "shows a failure, not only states it"
