@@ -76,9 +76,9 @@ def pytest_configure(config: pytest.Config) -> None:
 def _recorded_seconds() -> dict[str, float]:
     try:
         files = json.loads(MEASUREMENTS.read_text(encoding="utf-8"))["files"]
-    except (OSError, ValueError, KeyError):
+        return {str(path): float(entry["seconds"]) for path, entry in files.items()}
+    except (OSError, ValueError, KeyError, TypeError):  # no record yet, or a broken one: no order, no harm
         return {}
-    return {str(path): float(seconds) for path, seconds in files.items()}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -119,12 +119,8 @@ class TimeRecorder:
             data = json.loads(MEASUREMENTS.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             data = {}
-        data["files"] = dict(sorted({**data.get("files", {}), **done}.items()))
-        data["last_run"] = {
-            "date": dt.date.today().isoformat(),
-            "files": len(done),
-            "workers": _workers(self.config),
-            "cores": os.cpu_count(),
-        }
+        run = {"date": dt.date.today().isoformat(), "workers": _workers(self.config), "cores": os.cpu_count()}
+        files = data.get("files", {}) | {path: {"seconds": s, **run} for path, s in done.items()}
+        data["files"] = dict(sorted(files.items()))
         MEASUREMENTS.parent.mkdir(exist_ok=True)
         MEASUREMENTS.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
