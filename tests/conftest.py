@@ -40,10 +40,13 @@ os.environ.setdefault("YOLO_OFFLINE", "1")
 
 # Tests that take seconds without a tell-tale fixture (each starts kernels, servers or model loads); the rest of
 # the rule is in pytest_collection_modifyitems. A node id here that no longer exists fails test_housekeeping.
-SLOW_TESTS: tuple[str, ...] = ()
+SLOW_TESTS: tuple[str, ...] = (
+    "tests/test_offline.py::test_two_processes_build_the_same_standin",
+    "tests/test_offline.py::test_online_reports_cached_or_hub",
+)
 
-#: Fixtures that start a JupyterLab server, a site build, a browser or notebook kernels.
-SLOW_FIXTURES = {"lab", "site", "browser", "offline_kernels"}
+#: Fixtures that start a JupyterLab server, a site build, a browser, notebook kernels or a first offline run.
+SLOW_FIXTURES = {"lab", "site", "browser", "offline_kernels", "first_run"}
 
 
 def _workers(config: pytest.Config) -> int:

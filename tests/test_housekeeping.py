@@ -1,11 +1,14 @@
-"""The test suite cleans up after itself."""
+"""The test suite cleans up after itself, and `pytest` and `./course.sh test` are one suite with one --help."""
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,3 +33,43 @@ def test_a_pytest_run_leaves_no_ultralytics_folder_in_tmp(tmp_path: Path) -> Non
     assert run.returncode == 0, run.stdout + run.stderr
     assert "course-tests-ultralytics-" in (tmp_path / "conftest.py").read_text(encoding="utf-8")
     assert sorted(p.name for p in scratch.iterdir()) == [], "the session's temp folder is removed at exit"
+
+
+COURSE_SH = ROOT / "course.sh"
+
+
+def test_help_lists_every_command_of_course_sh_one_line_each() -> None:
+    script = COURSE_SH.read_text(encoding="utf-8")
+    dispatch = script[script.index('case "$cmd" in') :]
+    commands = {
+        name
+        for pattern in re.findall(r"^    ([a-z|-]+)\)$", dispatch, re.M)
+        for name in pattern.split("|")
+        if not name.startswith("-")
+    }
+    shown = subprocess.run(["bash", str(COURSE_SH), "--help"], capture_output=True, text=True, timeout=30).stdout
+    listed = {line.split()[0] for line in shown.splitlines() if line.startswith("  ") and line.strip()}
+    assert commands and commands == listed, f"course.sh runs {sorted(commands)}, --help lists {sorted(listed)}"
+
+
+def test_every_slow_test_named_in_conftest_exists() -> None:
+    from conftest import SLOW_TESTS
+
+    for nodeid in SLOW_TESTS:
+        path, name = nodeid.split("::")
+        assert f"def {name}(" in (ROOT / path).read_text(encoding="utf-8"), f"{nodeid} is gone: drop it from SLOW_TESTS"
+
+
+def _collected(command: list[str]) -> str:
+    env = {**os.environ, "COURSE_NO_SETUP": "1"}
+    run = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    return run.stdout.strip().splitlines()[-1]  # "1120 tests collected in 9.1s"
+
+
+@pytest.mark.slow
+def test_plain_pytest_and_course_sh_test_collect_the_same_suite() -> None:
+    plain = _collected([sys.executable, "-m", "pytest", "--collect-only", "-q"])
+    course = _collected(["bash", str(COURSE_SH), "test", "--collect-only", "-q"])
+    assert re.sub(r" in [\d.]+s", "", plain) == re.sub(r" in [\d.]+s", "", course), (plain, course)
+    assert int(plain.split()[0]) > 500
