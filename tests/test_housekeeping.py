@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -73,3 +74,26 @@ def test_plain_pytest_and_course_sh_test_collect_the_same_suite() -> None:
     course = _collected(["bash", str(COURSE_SH), "test", "--collect-only", "-q"])
     assert re.sub(r" in [\d.]+s", "", plain) == re.sub(r" in [\d.]+s", "", course), (plain, course)
     assert int(plain.split()[0]) > 500
+
+
+def test_record_times_writes_each_passing_file_and_keeps_the_others(tmp_path: Path) -> None:
+    tests = tmp_path / "tests"
+    tests.mkdir()
+    (tests / "conftest.py").write_text((ROOT / "tests" / "conftest.py").read_text(encoding="utf-8"))
+    (tests / "test_ok.py").write_text("import time\n\ndef test_it():\n    time.sleep(0.2)\n", encoding="utf-8")
+    (tests / "test_bad.py").write_text("def test_it():\n    assert False\n", encoding="utf-8")
+    (tmp_path / "docs").mkdir()
+    old = {"seconds": 5.0, "date": "2000-01-01", "workers": 1, "cores": 1}
+    record = tmp_path / "docs" / "measurements.json"
+    record.write_text(json.dumps({"files": {"tests/test_bad.py": old, "notebooks/x.ipynb": old}}))
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--record-times", "tests"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 1, run.stdout + run.stderr  # test_bad fails, and is not recorded
+    files = json.loads(record.read_text(encoding="utf-8"))["files"]
+    assert files["tests/test_bad.py"] == old and files["notebooks/x.ipynb"] == old
+    assert files["tests/test_ok.py"]["seconds"] >= 0.2 and files["tests/test_ok.py"]["workers"] == 1
