@@ -38,11 +38,39 @@ if "YOLO_CONFIG_DIR" not in os.environ:
     atexit.register(shutil.rmtree, _ULTRALYTICS_DIR, ignore_errors=True)
 os.environ.setdefault("YOLO_OFFLINE", "1")
 
-# Tests that take seconds without a tell-tale fixture (each starts kernels, servers or model loads); the rest of
-# the rule is in pytest_collection_modifyitems. A node id here that no longer exists fails test_housekeeping.
+# Tests (node ids, or a whole file) that take seconds without a tell-tale fixture: each starts a process, a server
+# or a model load. The rest of the rule is in pytest_collection_modifyitems; test_housekeeping fails on a stale entry.
 SLOW_TESTS: tuple[str, ...] = (
-    "tests/test_offline.py::test_two_processes_build_the_same_standin",
+    "tests/test_audio.py::test_speak_is_reproducible_and_scaled",
+    "tests/test_audio.py::test_whisper_copies_are_found_and_checked",
+    "tests/test_catalog.py::test_catalog_notebook_lists_match_the_notebooks",
+    "tests/test_catalog.py::test_each_id_is_known_to_its_library",
+    "tests/test_catalog.py::test_every_image_loads_and_has_a_licence",
+    "tests/test_cli.py::test_doctor_creates_no_cache_folder",
+    "tests/test_cli.py::test_doctor_runs_as_a_program",
+    "tests/test_datasets.py::test_splits_have_the_published_sizes_and_balanced_subsets",
+    "tests/test_downloads.py::test_the_fashion_mnist_entries_match_debians_copy_with_its_header_restored",
+    "tests/test_downloads.py::test_two_processes_download_one_file_once",
+    "tests/test_housekeeping.py::test_a_pytest_run_leaves_no_ultralytics_folder_in_tmp",
+    "tests/test_housekeeping.py::test_record_times_writes_each_passing_file_and_keeps_the_others",
+    "tests/test_licences.py::test_audit_covers_every_catalog_entry_image_and_data_set",
+    "tests/test_lint.py::test_lint[mypy]",
+    "tests/test_measure.py",
     "tests/test_offline.py::test_online_reports_cached_or_hub",
+    "tests/test_offline.py::test_two_processes_build_the_same_standin",
+    "tests/test_plots.py::test_module_does_not_import_torch",
+    "tests/test_quiet.py::test_onnxruntime_writes_no_telemetry_queue",
+    "tests/test_quiet.py::test_ultralytics_settings_notice_dropped_and_other_messages_kept",
+    "tests/test_sandbox.py::test_cpu_limit_stops_a_loop_before_the_wall_clock",
+    "tests/test_sandbox.py::test_network_is_refused",
+    "tests/test_session.py::test_a_failed_download_in_a_lesson_says_what_to_do",
+    "tests/test_session.py::test_a_hub_that_dies_mid_lesson_fails_a_load_in_seconds",
+    "tests/test_session.py::test_notebook_00_finishes_offline_behind_a_broken_network",
+    "tests/test_session.py::test_setup_in_a_fresh_kernel",
+    "tests/test_standins.py::test_standin_keeps_the_real_interface",
+    "tests/test_student.py::test_course_sh_student_writes_every_copy",
+    "tests/test_student.py::test_exercises_are_marked_for_nbgrader",
+    "tests/test_student.py::test_nbgrader_generate_assignment_agrees",
 )
 
 #: Fixtures that start a JupyterLab server, a site build, a browser, notebook kernels or a first offline run.
