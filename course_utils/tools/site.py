@@ -36,6 +36,7 @@ from typing import Any
 
 from ..catalog import load_catalog, load_datasets
 from .colab import FIRST_LINE as COLAB_FIRST_LINE
+from .colab import HIDDEN
 from .notebook_files import cell_source, write_notebook
 
 __all__ = ["banner", "build", "catalog_page", "main", "select"]
@@ -257,9 +258,10 @@ def build(numbers: Sequence[str] = (), out: Path = DEFAULT_OUT, workers: int = 2
             ran.update({k: m["label"] for k, m in s.get("models", {}).items()})
         nb = json.loads(target.read_text(encoding="utf-8"))
         nb["cells"] = [c for c in nb["cells"] if c.get("id") != "course-site-banner"]
-        for cell in nb["cells"]:  # the Colab install cell does nothing off Colab: no need to show it on the site
+        for cell in nb["cells"]:  # the set-up cell shows collapsed, as in JupyterLab (its "hide-input" tag)
             if cell["cell_type"] == "code" and cell_source(cell).startswith(COLAB_FIRST_LINE):
-                cell.setdefault("metadata", {}).setdefault("tags", []).append("remove-cell")
+                tags = cell.setdefault("metadata", {}).setdefault("tags", [])
+                tags.extend(t for t in HIDDEN["tags"] if t not in tags)
         nb["cells"].insert(1, _cell(banner(sessions, built)))
         write_notebook(nb, target)
     (src / "index.md").write_text(
