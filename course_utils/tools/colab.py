@@ -7,8 +7,8 @@ all again". After the restart the same cell finds the course installed and moves
 ``notebooks/`` folder. Everywhere it then imports ``setup`` (with a clear message when the kernel lacks
 the course), so the first cell a reader sees is the one that teaches: ``session = setup(...)``.
 
-The cell is stored collapsed: JupyterLab hides its source (``jupyter.source_hidden``) and the site
-removes it. ``python -m course_utils.tools.colab notebooks/*.ipynb`` writes it from :func:`colab_cell`
+The cell is stored collapsed: JupyterLab hides its source (``jupyter.source_hidden``) and the site shows it
+collapsed (its ``hide-input`` tag). ``python -m course_utils.tools.colab notebooks/*.ipynb`` writes it from :func:`colab_cell`
 with the repository named in ``pyproject.toml`` (``[project.urls] Repository``), and takes the set-up
 import and its comment out of the next cell; ``--check`` only reports.
 """
