@@ -79,7 +79,8 @@ SLOW_FIXTURES = {"lab", "site", "browser", "offline_kernels", "first_run"}
 
 def _workers(config: pytest.Config) -> int:
     """How many xdist workers share the machine (1 without xdist)."""
-    count = os.environ.get("PYTEST_XDIST_WORKER_COUNT") or getattr(config.option, "numprocesses", None) or 1
+    workerinput = getattr(config, "workerinput", None)  # set in an xdist worker (the environment may be inherited)
+    count = workerinput["workercount"] if workerinput else getattr(config.option, "numprocesses", None) or 1
     try:
         return max(1, int(count))
     except ValueError:  # "auto" / "logical": xdist picks one per core
