@@ -101,6 +101,8 @@ def pytest_configure(config: pytest.Config) -> None:
     per_worker = max(1, (os.cpu_count() or 1) // _workers(config))
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(name, str(per_worker))
+    if config.getoption("--record-times") and (config.option.markexpr or config.option.keyword):
+        raise pytest.UsageError("--record-times records whole files: run it without -m and -k")
     if config.getoption("--record-times") and not hasattr(config, "workerinput"):
         config.pluginmanager.register(TimeRecorder(config), "course-time-recorder")
 
