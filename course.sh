@@ -133,7 +133,7 @@ case "$cmd" in
         export JUPYTER_CONFIG_PATH="$ROOT/jupyter-config${JUPYTER_CONFIG_PATH:+:$JUPYTER_CONFIG_PATH}"
         exec "$VENV/bin/jupyter" lab --ServerApp.root_dir="$ROOT/notebooks" ${lab_flags[@]+"${lab_flags[@]}"} "$@" ;;
     test)
-        # Settings, workers and markers live in pyproject.toml and tests/conftest.py: plain pytest runs the same suite.
+        # Settings, workers and markers live in pyproject.toml and conftest.py: plain pytest runs the same suite.
         ensure_env
         cd "$ROOT"
         exec "$VENV/bin/python" -m pytest "$@" ;;

@@ -18,7 +18,7 @@ def test_a_pytest_run_leaves_no_ultralytics_folder_in_tmp(tmp_path: Path) -> Non
     (tmp_path / "test_one.py").write_text(
         "import os\n\ndef test_it():\n    assert os.path.isdir(os.environ['YOLO_CONFIG_DIR'])\n", encoding="utf-8"
     )
-    (tmp_path / "conftest.py").write_text((ROOT / "tests" / "conftest.py").read_text(encoding="utf-8"))
+    (tmp_path / "conftest.py").write_text((ROOT / "conftest.py").read_text(encoding="utf-8"))
     scratch = tmp_path / "tmp"  # the run's own temp folder: other processes' files cannot mix in
     scratch.mkdir()
     env = {k: v for k, v in os.environ.items() if k != "YOLO_CONFIG_DIR"}
@@ -81,7 +81,7 @@ def test_plain_pytest_and_course_sh_test_collect_the_same_suite() -> None:
 def test_record_times_writes_each_passing_file_and_keeps_the_others(tmp_path: Path) -> None:
     tests = tmp_path / "tests"
     tests.mkdir()
-    (tests / "conftest.py").write_text((ROOT / "tests" / "conftest.py").read_text(encoding="utf-8"))
+    (tmp_path / "conftest.py").write_text((ROOT / "conftest.py").read_text(encoding="utf-8"))
     (tests / "test_ok.py").write_text("import time\n\ndef test_it():\n    time.sleep(0.2)\n", encoding="utf-8")
     (tests / "test_bad.py").write_text("def test_it():\n    assert False\n", encoding="utf-8")
     (tmp_path / "docs").mkdir()

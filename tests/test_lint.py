@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-TARGETS = ["course_utils", "tests"]
+TARGETS = ["course_utils", "tests", "conftest.py"]
 NOTEBOOKS = "notebooks"
 
 

@@ -1,4 +1,4 @@
-"""The suite's one policy: settings, markers, scheduling and the run-time record, for `pytest` and `./course.sh test` alike.
+"""The suite's one policy for `pytest` and `./course.sh test` alike, for tests/ and notebooks/: settings, markers, scheduling.
 
 * Settings: offline, strict meaning checks, the course cache in the repository, one settings folder for
   ultralytics, and each worker's share of the CPU cores; a variable already set in the shell wins.
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parent
 MEASUREMENTS = ROOT / "docs" / "measurements.json"
 
 # The suite runs offline and strict unless the shell says otherwise (COURSE_OFFLINE=0 tests meaning on real models).
@@ -80,6 +80,8 @@ SLOW_FIXTURES = {"lab", "site", "browser", "offline_kernels", "first_run"}
 def _workers(config: pytest.Config) -> int:
     """How many xdist workers share the machine (1 without xdist)."""
     workerinput = getattr(config, "workerinput", None)  # set in an xdist worker (the environment may be inherited)
+    if not config.pluginmanager.has_plugin("xdist"):
+        return 1
     count = workerinput["workercount"] if workerinput else getattr(config.option, "numprocesses", None) or 1
     try:
         return max(1, int(count))
@@ -87,12 +89,17 @@ def _workers(config: pytest.Config) -> int:
         return os.cpu_count() or 1
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
+def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
     parser.addoption(
         "--record-times",
         action="store_true",
         help="write each test file's seconds into docs/measurements.json (whole files only; see docs/MEASUREMENTS.md)",
     )
+    if not pluginmanager.has_plugin("xdist"):  # -p no:xdist: accept pyproject's worker options, run in one process
+        group = parser.getgroup("xdist is not loaded: these options do nothing")
+        group.addoption("--numprocesses", dest="numprocesses", default=None)
+        group.addoption("--dist", dest="dist", default="no")
+        group.addoption("--no-loadscope-reorder", dest="loadscopereorder", action="store_false")
 
 
 def pytest_configure(config: pytest.Config) -> None:
