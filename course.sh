@@ -1,20 +1,6 @@
 #!/usr/bin/env bash
-# One entry point for the course. On a fresh machine it sets everything up first.
-#
-#   ./course.sh lab        set up (first time only) and open the course in JupyterLab
-#                          (as root it adds --allow-root; e.g. ./course.sh lab --port 8888 --no-browser)
-#   ./course.sh test       set up (first time only) and run the whole test suite, offline
-#   ./course.sh doctor     check versions, device, disk, memory, hub, system packages
-#   ./course.sh prefetch 01 02 | --all    download the real models of some notebooks (needs internet)
-#   ./course.sh colab      on Google Colab: install into Colab's own Python (the notebooks' first cell runs it)
-#   ./course.sh site [NN ...]  build the course's web site with outputs into build/site/html (all notebooks: ~15 min)
-#   ./course.sh student    write student copies of the notebooks to student/ (solutions replaced by stubs)
-#   ./course.sh setup      only set up (installs exactly the lock, requirements.txt)
-#   ./course.sh lock       after editing requirements.in: resolve it into requirements.txt and environment.yml
-#   ./course.sh canary     the suite in a separate environment of the newest allowed releases; report in .canary/
-#
-# Environment: COURSE_PYTHON (a Python 3.11 to use), COURSE_OFFLINE (tests default to 1),
-# COURSE_CACHE (where stand-ins and offline copies are built), COURSE_DEVICE (cpu/cuda/mps).
+# One entry point for the course: ./course.sh --help lists the commands. On a fresh machine it sets everything up first.
+# Environment: COURSE_PYTHON (a Python 3.11 to use), COURSE_OFFLINE, COURSE_CACHE, COURSE_DEVICE (see README.md).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -116,6 +102,27 @@ install_uv() {
     rm -f "$req"
 }
 
+usage() {
+    cat <<'EOF'
+Usage: ./course.sh COMMAND [ARGS...]   (no command: lab)
+
+  lab [ARGS]        set up (first time only) and open the course in JupyterLab (ARGS go to jupyter lab)
+  test [ARGS]       set up (first time only) and run the test suite, offline (ARGS go to pytest, e.g. -m "not slow")
+  setup             only set up: .venv with exactly the lock (requirements.txt), the system packages where it can
+  lock              after editing requirements.in: resolve it into the lock, requirements.txt, and environment.yml
+  canary            the suite in a separate environment of the newest releases requirements.in allows; .canary/report.md
+  doctor            check versions, device, disk, memory, hub and system packages (paste it into a bug report)
+  prefetch NN...    download the real models of some notebooks before class (--all, --dry-run; needs internet)
+  catalog           list every model with its licence, size and offline route
+  online-report NN... run notebooks online with the real models and write a report (needs internet; --out DIR)
+  student           write student copies of the notebooks to student/ (solutions replaced by stubs)
+  site [NN...]      build the course's web site with outputs into build/site/html
+  generate          rewrite what is generated in the notebooks and README: the set-up cell and the time figures
+  colab             on Google Colab: install into Colab's own Python (the notebooks' set-up cell runs it)
+  help              this list
+EOF
+}
+
 cmd="${1:-lab}"
 [ $# -gt 0 ] && shift
 case "$cmd" in
@@ -124,12 +131,12 @@ case "$cmd" in
     lock)
         ensure_env
         cd "$ROOT"
-        "$VENV/bin/python" -m course_utils.envlock lock
+        "$VENV/bin/python" -m course_utils.tools.envlock lock
         say "requirements.txt and environment.yml written; ./course.sh setup installs the new lock" ;;
     canary)
         ensure_env
         cd "$ROOT"
-        exec "$VENV/bin/python" -m course_utils.envlock canary "$@" ;;
+        exec "$VENV/bin/python" -m course_utils.tools.envlock canary "$@" ;;
     lab)
         ensure_env
         lab_flags=()
@@ -145,25 +152,10 @@ case "$cmd" in
         export JUPYTER_CONFIG_PATH="$ROOT/jupyter-config${JUPYTER_CONFIG_PATH:+:$JUPYTER_CONFIG_PATH}"
         exec "$VENV/bin/jupyter" lab --ServerApp.root_dir="$ROOT/notebooks" ${lab_flags[@]+"${lab_flags[@]}"} "$@" ;;
     test)
+        # Settings, workers and markers live in pyproject.toml and conftest.py: plain pytest runs the same suite.
         ensure_env
-        export COURSE_OFFLINE="${COURSE_OFFLINE:-1}"
-        export COURSE_STRICT="${COURSE_STRICT:-1}"   # meaning checks raise under test (in class they only warn)
-        export COURSE_CACHE="${COURSE_CACHE:-$ROOT/.course-cache}"
         cd "$ROOT"
-        # A notebook's cells stay together in one kernel (--dist loadfile), the longest files first
-        # (tests/conftest.py orders them; --no-loadscope-reorder keeps that order).
-        # Three workers on the 2-core reference machine: with two, the cores were busy 83 % of the time (the tests
-        # that wait on a silent server, a lab starting, a hub timeout leave one idle); with three, 96 %, and the
-        # suite took 9 min 57 s instead of 10 min 56 s (one run each, back to back). The largest step measured, Gemma's
-        # first conversion in notebook 06, peaks at 2.5 GB; the peak of three notebooks at once was not measured:
-        # on a machine with less than 16 GB, set COURSE_TEST_WORKERS=2 (or 1).
-        workers="${COURSE_TEST_WORKERS:-3}"
-        # Each worker's kernels get the cores divided among the workers: with 2 workers of 2 torch threads each on
-        # 2 cores, notebook 12's small training steps ran 2-8x slower than on one thread (threads waiting on each other).
-        cores="$(nproc 2>/dev/null || sysctl -n hw.ncpu 2>/dev/null || echo 2)"
-        per=$(( cores / (workers > 0 ? workers : 1) )); [ "$per" -ge 1 ] || per=1
-        export OMP_NUM_THREADS="${OMP_NUM_THREADS:-$per}" MKL_NUM_THREADS="${MKL_NUM_THREADS:-$per}"
-        exec "$VENV/bin/python" -m pytest -n "$workers" --dist loadfile --no-loadscope-reorder "$@" ;;
+        exec "$VENV/bin/python" -m pytest "$@" ;;
     colab)
         # Google Colab has no use for a virtual environment: the pins go into its own Python, the system
         # packages come from apt (Colab runs as root); no browser, the test suite does not run there.
@@ -183,18 +175,24 @@ case "$cmd" in
         ensure_env
         export COURSE_CACHE="${COURSE_CACHE:-$ROOT/.course-cache}"
         cd "$ROOT"
-        exec "$VENV/bin/python" -m course_utils.site "$@" ;;
+        exec "$VENV/bin/python" -m course_utils.tools.site "$@" ;;
     student)
         # Homework copies: each solution replaced by a stub that says "your answer goes here", checks kept
         # (nbgrader's own preprocessors; an instructor with an nbgrader course uses generate_assignment).
         ensure_env
         cd "$ROOT"
-        exec "$VENV/bin/python" -m course_utils.student "$@" notebooks/[0-9][0-9]_*.ipynb ;;
-    doctor|prefetch|catalog)
+        exec "$VENV/bin/python" -m course_utils.tools.student "$@" notebooks/[0-9][0-9]_*.ipynb ;;
+    doctor|prefetch|catalog|online-report)
         ensure_env
-        exec "$VENV/bin/course" "$cmd" "$@" ;;
+        exec "$VENV/bin/python" -m course_utils "$cmd" "$@" ;;
+    generate)
+        ensure_env
+        cd "$ROOT"
+        "$VENV/bin/python" -m course_utils.tools.colab notebooks/[0-9][0-9]_*.ipynb
+        exec "$VENV/bin/python" -m course_utils.tools.timings "$@" ;;
     -h|--help|help)
-        sed -n '2,19p' "$0" ;;
+        usage ;;
     *)
-        die "unknown command '$cmd' (use: lab, test, site, colab, student, doctor, prefetch, catalog, setup, lock, canary)" ;;
+        usage >&2
+        die "unknown command '$cmd'" ;;
 esac

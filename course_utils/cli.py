@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from . import environment, offline, online_report, standins, versions
+from . import offline, online_report, session, standins, versions
 from .catalog import ModelEntry, catalog_table, load_catalog
 from .paths import course_cache
 
@@ -67,7 +67,7 @@ def doctor_checks(probe: Callable[[], bool] | None = None) -> list[Check]:
     try:
         import torch
 
-        device = environment.pick_device()
+        device = session.pick_device()
         if device.startswith("cuda"):
             props = torch.cuda.get_device_properties(0)
             out.append(Check("device", OK, f"{device}: {props.name}, {props.total_memory / 2**30:.0f} GiB"))
@@ -104,16 +104,16 @@ def doctor_checks(probe: Callable[[], bool] | None = None) -> list[Check]:
     except ImportError:
         out.append(Check("memory", WARN, "psutil is not installed: run ./course.sh setup"))
     start = time.monotonic()
-    reachable = (probe or environment.hub_reachable)()
+    reachable = (probe or session.hub_reachable)()
     took = time.monotonic() - start
     if reachable:
-        out.append(Check("hub", OK, f"{environment.hub_endpoint()} reachable ({took:.1f} s)"))
+        out.append(Check("hub", OK, f"{session.hub_endpoint()} reachable ({took:.1f} s)"))
     else:
         out.append(
             Check(
                 "hub",
                 WARN,
-                f"{environment.hub_endpoint()} unreachable ({took:.1f} s): the course runs offline with "
+                f"{session.hub_endpoint()} unreachable ({took:.1f} s): the course runs offline with "
                 "its real offline copies and stand-ins; to get the real models, run `course prefetch` "
                 "where there is internet",
             )
@@ -297,14 +297,14 @@ def cmd_prefetch(args: argparse.Namespace) -> int:
     print(f"  {'total':<20} {sum(e.size_mb for e in entries):>8,.1f} MB")
     if args.dry_run:
         return 0
-    if not environment.hub_reachable():
+    if not session.hub_reachable():
         print(
             "no internet: prefetch needs the network. Run it at home or before class; offline, the course uses "
             "its real offline copies and stand-ins.",
             file=sys.stderr,
         )
         return 2
-    environment.apply_switches(False, offline.Layout.default())  # the user's own caches, online
+    session.apply_switches(False, offline.Layout.default())  # the user's own caches, online
     failed = []
     for e in entries:
         try:

@@ -1,36 +1,13 @@
 """A verified download cache: a registry of (url, sha256) pairs and a downloader that checks them.
 
-Design
-------
-
-* ``registry.toml`` beside this module lists every file the course downloads itself, with its
-  sha256 and size. Each hash was verified by a person before it was added (the comment above
-  each entry says how); :func:`load_registry` reads and validates it, :func:`fetch` downloads
-  an entry by name into the course cache (``$COURSE_CACHE/downloads``).
-* :func:`download` is the engine. The sha256 is the file's identity: a file already at ``dest``
-  with the right hash is returned at once, without touching the network (a cache hit).
-* Nothing half-done is ever visible under the final name: the body is streamed into a temporary
-  file in the destination folder, hashed while it is written, its length and sha256 are
-  checked, and only then is it moved into place with :func:`os.replace` (atomic on one file
-  system). A failed attempt removes its temporary file.
-* An inter-process lock (``filelock``, file ``<dest>.lock``) lets two notebooks or two workers
-  ask for the same file at once: one downloads, the other waits, then re-checks the cache and
-  finds the finished file, so the body is fetched once. The holder removes the lock file before
-  it lets go (a waiter that then gets the removed file's lock sees it is gone and takes a new
-  one: filelock checks this), so no empty ``.lock`` stays beside the file.
-* The worst case is bounded: a server that accepts the connection and then says nothing (a
-  captive portal, a firewall that drops) costs ``retries * timeout`` plus the pauses, with the
-  defaults 3 x 10 s + 1 s + 2 s = 33 s (measured: 33.0 s against a local silent server,
-  ``tests/test_downloads.py::test_the_default_worst_case_is_bounded``) before the error says what
-  to do. A server that keeps sending, however slowly, is a working download and is not cut off.
-* The raw bytes are hashed exactly as sent (no transparent decompression), so a ``.gz`` file is
-  checked as the ``.gz`` file the registry describes.
-* Failures that can pass (no connection, a timeout, a body cut short, an HTTP 5xx) are retried
-  with exponential back-off (``backoff * 2**attempt`` seconds); failures that a retry cannot fix
-  (a complete body with the wrong hash, an HTTP 4xx, a full disk) are not.
-* Every failure raises :class:`DownloadError` (the original exception chained as its cause),
-  whose message says what happened and what to do about it; no raw ``requests`` traceback is the
-  user-facing error.
+* ``registry.toml`` lists every file the course downloads itself, each hash verified by a person (the comment
+  above each entry says how); :func:`fetch` downloads an entry by name into ``$COURSE_CACHE/downloads``.
+* :func:`download` treats the sha256 as the file's identity: a file with the right hash is a cache hit. The body
+  is streamed to a temporary file, checked, then moved into place, so nothing half-done has the final name; a
+  file lock lets two processes ask for the same file and fetch it once.
+* Failures a retry can cure (no connection, a timeout, a cut body, HTTP 5xx) are retried with back-off, so the
+  worst case against a silent server is ``retries * timeout`` plus the pauses; the others are not retried.
+  Every failure is a :class:`DownloadError` that says what to do.
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""Memory peaks measured in a fresh Python process, so that one measurement cannot borrow from another.
+"""Measuring for the notebooks: memory peaks in a fresh process, median wall-clock times, growth rates.
+
+:func:`median_seconds` times a call (for showing a speed, never for asserting one); :func:`loglog_slope` says how
+fast a measured cost grows. The rest of this module measures memory peaks in a fresh Python process, so that one
+measurement cannot borrow from another.
 
 A process that has already trained one model keeps the memory it freed (the allocator holds on to
 it), so a second method measured in the same process looks cheaper than it is. :func:`in_fresh_process`
@@ -26,18 +30,21 @@ Example::
 from __future__ import annotations
 
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import cloudpickle
+import numpy as np
+import numpy.typing as npt
 import psutil
 
 
@@ -189,3 +196,30 @@ if __name__ == "__main__":
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)
+
+
+def loglog_slope(x: Sequence[float] | npt.ArrayLike, y: Sequence[float] | npt.ArrayLike) -> float:
+    """Slope of the least-squares line through ``(log x, log y)``: ``y`` grows like ``x ** slope``."""
+    ax, ay = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    if ax.shape != ay.shape or ax.size < 2:
+        raise ValueError("need at least two (x, y) pairs of the same length")
+    if not (np.isfinite(ax).all() and np.isfinite(ay).all() and (ax > 0).all() and (ay > 0).all()):
+        raise ValueError("log-log slope needs positive x and y")
+    return float(np.polyfit(np.log(ax), np.log(ay), 1)[0])
+
+
+def median_seconds(fn: Callable[[], object], repeats: int = 5, warmup: int = 1) -> float:
+    """Median wall-clock seconds of ``fn()`` over ``repeats`` runs after ``warmup`` untimed runs.
+
+    For showing and explaining a speed, never for asserting one: a busy machine changes it.
+    """
+    if repeats < 1:
+        raise ValueError("repeats must be at least 1")
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)

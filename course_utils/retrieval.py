@@ -1,7 +1,7 @@
-"""Retrieval maths for notebooks 13-15: ranking from a similarity matrix, recall@k, and measuring.
+"""Retrieval maths for notebooks 13-15: ranking from a similarity matrix, recall@k, neighbour recall.
 
 The notebooks compute similarities with the real libraries (open_clip, transformers, FAISS); these
-helpers only score and time what they return::
+helpers only score what they return (timing lives in :mod:`course_utils.measure`)::
 
     >>> import numpy as np
     >>> sim = np.array([[0.9, 0.1, 0.3], [0.2, 0.1, 0.8]])   # 2 queries x 3 gallery items
@@ -13,13 +13,16 @@ helpers only score and time what they return::
 
 from __future__ import annotations
 
-import statistics
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+# Notebook 15 imported these from here before they moved to measure; the names keep working.
+from .measure import loglog_slope, median_seconds
+
+__all__ = ["loglog_slope", "median_seconds", "neighbour_recall", "precision_at_k", "rank", "recall_at_k"]
 
 
 def rank(similarity: npt.ArrayLike, k: int | None = None) -> npt.NDArray[np.int64]:
@@ -92,30 +95,3 @@ def neighbour_recall(found: npt.ArrayLike, exact: npt.ArrayLike) -> float:
         raise ValueError(f"found {f.shape} and exact {e.shape} must both be (queries, k)")
     shared = [len(set(a[a >= 0].tolist()) & set(b.tolist())) for a, b in zip(f, e, strict=True)]
     return float(np.mean(shared) / e.shape[1])
-
-
-def loglog_slope(x: Sequence[float] | npt.ArrayLike, y: Sequence[float] | npt.ArrayLike) -> float:
-    """Slope of the least-squares line through ``(log x, log y)``: ``y`` grows like ``x ** slope``."""
-    ax, ay = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
-    if ax.shape != ay.shape or ax.size < 2:
-        raise ValueError("need at least two (x, y) pairs of the same length")
-    if not (np.isfinite(ax).all() and np.isfinite(ay).all() and (ax > 0).all() and (ay > 0).all()):
-        raise ValueError("log-log slope needs positive x and y")
-    return float(np.polyfit(np.log(ax), np.log(ay), 1)[0])
-
-
-def median_seconds(fn: Callable[[], object], repeats: int = 5, warmup: int = 1) -> float:
-    """Median wall-clock seconds of ``fn()`` over ``repeats`` runs after ``warmup`` untimed runs.
-
-    For showing and explaining a speed, never for asserting one: a busy machine changes it.
-    """
-    if repeats < 1:
-        raise ValueError("repeats must be at least 1")
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)

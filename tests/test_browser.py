@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from labrunner import ROOT, Lab, running_lab
+from support.labrunner import ROOT, Lab, running_lab
 
 CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser")) if p), None)
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -61,6 +61,7 @@ const outputs = brief ? '.jp-OutputArea-output[data-mime-type="application/vnd.j
 const cells = [...panel.querySelectorAll('.jp-Notebook .jp-Cell')].map(c => ({
   code: c.classList.contains('jp-CodeCell'),
   prompt: (c.querySelector('.jp-InputArea-prompt') || {}).textContent || '',
+  collapsed: c.querySelector('.jp-InputPlaceholder') !== null,
   outputs: [...c.querySelectorAll(outputs)].map(o => ({
     mime: o.getAttribute('data-mime-type') || '',
     text: brief ? '' : o.textContent,
@@ -139,8 +140,11 @@ def has_error(state: dict[str, Any]) -> bool:
 
 
 def finished(state: dict[str, Any]) -> bool:
-    """Idle, nothing queued, and every code cell numbered (or an error stopped the run: the rest stay unrun)."""
-    prompts = [c["prompt"].strip() for c in state["cells"] if c["code"]]
+    """Idle, nothing queued, and every visible code cell numbered (or an error stopped the run: the rest stay unrun).
+
+    A collapsed cell (the hidden set-up cell) shows no prompt; the numbers of the others say that it ran first.
+    """
+    prompts = [c["prompt"].strip() for c in state["cells"] if c["code"] and not c["collapsed"]]
     numbered = all(re.fullmatch(r"\[\d+\]:", p) for p in prompts)
     return kernel_idle(state) and "[*]:" not in prompts and (numbered or has_error(state))
 
@@ -177,7 +181,9 @@ def test_run_all_cells_in_the_browser(lab: Lab, browser: Any, name: str) -> None
     )
     time.sleep(1.0)  # JupyterLab writes the kernel's metadata right after the kernel is ready
     opened = browser.execute_script(STATE_JS)
-    assert not opened["dirty"], f"{name} is marked modified before anything ran (see course_utils/lab.py)"
+    assert not opened["dirty"], (
+        f"{name} is marked modified before anything ran (see course_utils/tools/notebook_files.py)"
+    )
 
     click_menu(browser, "Run", "Run All Cells")
     ran = time.monotonic()
@@ -193,9 +199,10 @@ def test_run_all_cells_in_the_browser(lab: Lab, browser: Any, name: str) -> None
     code = [c for c in state["cells"] if c["code"]]
     errors = [o["text"][:800] for c in code for o in c["outputs"] if o["mime"] == ERROR_MIME]
     assert not errors, f"{name}: error output in the browser:\n" + "\n---\n".join(errors)
-    counts = [c["prompt"].strip() for c in code]
-    assert counts == [f"[{i}]:" for i in range(1, len(code) + 1)], f"every code cell ran once, in order: {counts}"
-    assert not code[0]["outputs"], "the Colab cell prints nothing outside Colab"
+    assert code[0]["collapsed"] and not any(c["collapsed"] for c in code[1:]), "only the set-up cell is collapsed"
+    counts = [c["prompt"].strip() for c in code[1:]]
+    assert counts == [f"[{i}]:" for i in range(2, len(code) + 1)], f"every code cell ran once, in order: {counts}"
+    assert not code[0]["outputs"], "the set-up cell prints nothing outside Colab"
     first = code[1]["outputs"]
     assert first and first[0]["text"].startswith("[course] "), f"the first output is the status line: {first[:1]}"
     stderr = [o["text"] for c in code for o in c["outputs"] if o["mime"] == STDERR_MIME]

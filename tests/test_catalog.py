@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from notebook_scan import code_cells, notebook_paths, scan_notebook, scan_source
+from support.notebook_scan import code_cells, notebook_paths, scan_notebook, scan_source
 
 from course_utils.catalog import catalog_table, load_catalog
 

@@ -37,11 +37,11 @@ def test_doctor_runs_as_a_program(tmp_path: Path) -> None:
 def test_doctor_says_what_to_do_when_the_hub_is_unreachable(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(cli.environment, "hub_reachable", lambda: False)
+    monkeypatch.setattr(cli.session, "hub_reachable", lambda: False)
     assert cli.main(["doctor"]) == 0
     hub = next(ln for ln in capsys.readouterr().out.splitlines() if " hub:" in ln)
     assert hub.startswith("[WARN]") and "offline" in hub and "course prefetch" in hub
-    monkeypatch.setattr(cli.environment, "hub_reachable", lambda: True)
+    monkeypatch.setattr(cli.session, "hub_reachable", lambda: True)
     cli.main(["doctor"])
     hub = next(ln for ln in capsys.readouterr().out.splitlines() if " hub:" in ln)
     assert hub.startswith("[OK]") and "reachable" in hub
@@ -54,7 +54,7 @@ def test_doctor_flags_version_drift_and_missing_packages(
     fake = {"timm": "0.9.2", "peft": None, "torch": versions.pinned_versions()["torch"]}
     real = versions.installed_version
     monkeypatch.setattr(versions, "installed_version", lambda name: fake[name] if name in fake else real(name))
-    monkeypatch.setattr(cli.environment, "hub_reachable", lambda: True)
+    monkeypatch.setattr(cli.session, "hub_reachable", lambda: True)
     assert cli.main(["doctor", "--json"]) == 1  # a missing package is a FAIL
     report = {c["check"]: c for c in json.loads(capsys.readouterr().out)}
     assert (
@@ -97,7 +97,7 @@ def test_catalog_for_one_notebook(capsys: pytest.CaptureFixture[str]) -> None:
 def test_prefetch_dry_run_lists_without_network(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(cli.environment, "hub_reachable", lambda: pytest.fail("a dry run must not probe the network"))
+    monkeypatch.setattr(cli.session, "hub_reachable", lambda: pytest.fail("a dry run must not probe the network"))
     assert cli.main(["prefetch", "--dry-run", "00"]) == 0
     out = capsys.readouterr().out
     assert "sentence-transformers/all-MiniLM-L6-v2" in out and "distilbert" not in out and "total" in out
@@ -106,7 +106,7 @@ def test_prefetch_dry_run_lists_without_network(
 def test_prefetch_offline_exits_2_with_a_message(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(cli.environment, "hub_reachable", lambda: False)
+    monkeypatch.setattr(cli.session, "hub_reachable", lambda: False)
     monkeypatch.setattr(cli, "download_real", lambda e: pytest.fail("nothing may be downloaded offline"))
     assert cli.main(["prefetch", "01"]) == 2
     assert "no internet" in capsys.readouterr().err
@@ -121,8 +121,8 @@ def test_prefetch_goes_on_after_a_failure(monkeypatch: pytest.MonkeyPatch, capsy
             raise OSError("connection reset by peer\nlong library traceback text")
         return "/somewhere"
 
-    monkeypatch.setattr(cli.environment, "hub_reachable", lambda: True)
-    monkeypatch.setattr(cli.environment, "apply_switches", lambda *a: None)
+    monkeypatch.setattr(cli.session, "hub_reachable", lambda: True)
+    monkeypatch.setattr(cli.session, "apply_switches", lambda *a: None)
     monkeypatch.setattr(cli, "download_real", fake_download)
     assert cli.main(["prefetch", "01"]) == 1
     out = capsys.readouterr().out

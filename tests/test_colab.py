@@ -7,6 +7,7 @@ colab`` itself runs with a stand-in Python that records the pip commands it is g
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -17,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from course_utils import colab
+from course_utils.tools import colab
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -117,3 +118,62 @@ def test_course_sh_colab_installs_the_pins_into_the_running_python(tmp_path: Pat
     ), lines
     assert any(f"--no-deps --no-build-isolation -e {tmp_path}" in x for x in lines), lines
     assert (tmp_path / ".colab-installed").exists() and "restart the session" in done.stdout
+
+
+def test_the_cell_is_stored_collapsed_and_replaces_the_older_colab_cell() -> None:
+    old = "# Colab only: install the course and its pinned packages (one step)\nimport os\n"
+    nb: dict[str, Any] = {"cells": [{"cell_type": "code", "metadata": {}, "source": old}]}
+    assert colab.ensure_colab_cell(nb, URL)
+    (cell,) = nb["cells"]
+    assert "".join(cell["source"]) == colab.colab_cell(URL)
+    assert cell["metadata"]["jupyter"]["source_hidden"] and "hide-input" in cell["metadata"]["tags"]
+
+
+def test_the_placeholder_check_is_only_there_while_pyproject_has_no_address() -> None:
+    assert "YOUR-ACCOUNT" in colab.colab_cell(colab.PLACEHOLDER) and "YOUR-ACCOUNT" not in colab.colab_cell(URL)
+
+
+OLD_SETUP = """# The course's setup: device, seeds, offline switches, and the copy of each model this machine has.
+try:
+    from course_utils import setup
+except ModuleNotFoundError:
+    raise ModuleNotFoundError(
+        "course_utils is not installed in this kernel."
+    ) from None
+
+session = setup(models=["minilm-l6"])
+from course_utils.checks import expect
+"""
+
+
+def test_setup_first_moves_the_import_out_of_the_first_visible_cell() -> None:
+    nb: dict[str, Any] = {"cells": [{"cell_type": "code", "source": "x"}, {"cell_type": "code", "source": OLD_SETUP}]}
+    assert colab.setup_first(nb) == (True, None)
+    assert (
+        "".join(nb["cells"][1]["source"])
+        == 'session = setup(models=["minilm-l6"])\nfrom course_utils.checks import expect\n'
+    )
+    assert colab.setup_first(nb) == (False, None)
+
+
+def test_setup_first_names_a_cell_with_code_before_the_call() -> None:
+    nb: dict[str, Any] = {
+        "cells": [{"cell_type": "code", "source": "x"}, {"cell_type": "code", "source": "import os\n" + OLD_SETUP}]
+    }
+    changed, problem = colab.setup_first(nb)
+    assert changed and problem is not None and "session = setup(...)" in problem
+
+
+def test_the_command_reports_what_it_cannot_fix(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "nb.ipynb"
+    nb = {
+        "cells": [{"cell_type": "code", "metadata": {}, "source": "print(1)\n"}],
+        "metadata": {},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    path.write_text(json.dumps(nb))
+    assert colab.main([str(path)]) == 1  # the set-up cell is written, but there is no cell calling setup()
+    assert "must start with `session = setup(...)`" in capsys.readouterr().out
+    written = json.loads(path.read_text(encoding="utf-8"))
+    assert "".join(written["cells"][0]["source"]) == colab.colab_cell()

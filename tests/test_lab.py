@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 import requests
-from labrunner import ROOT, running_lab
+from support.labrunner import ROOT, running_lab
 
-from course_utils import lab as labmeta
+from course_utils.tools import notebook_files as labmeta
 
 
 @pytest.fixture(scope="module")
@@ -123,3 +123,29 @@ def test_normaliser_command_rewrites_only_what_is_needed(tmp_path: Path) -> None
     fixed = json.loads(path.read_text(encoding="utf-8"))
     assert labmeta.lab_problems(fixed) == [] and fixed["cells"] == bad["cells"]
     assert labmeta.main(["--check", str(path)]) == 0
+
+
+def test_lint_fix_sorts_imports_and_keeps_the_files_layout(tmp_path: Path) -> None:
+    nb = {
+        "cells": [
+            {
+                "cell_type": "code",
+                "execution_count": None,
+                "id": "a1",
+                "metadata": {},
+                "outputs": [],
+                "source": ["import sys\n", "import os\n", "print(os, sys)"],
+            },
+            {"cell_type": "markdown", "id": "b2", "metadata": {}, "source": ["# untouched"]},
+        ],
+        "metadata": {},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    path = tmp_path / "nb.ipynb"
+    labmeta.write_notebook(nb, path)
+    assert labmeta.lint_fix([path]) == [path]
+    fixed = json.loads(path.read_text(encoding="utf-8"))
+    assert fixed["cells"][0]["source"] == ["import os\n", "import sys\n", "\n", "print(os, sys)"]
+    assert list(fixed["cells"][0]) == list(nb["cells"][0]) and fixed["cells"][1] == nb["cells"][1]  # key order kept
+    assert labmeta.lint_fix([path]) == []

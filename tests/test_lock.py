@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from course_utils import envlock
+from course_utils.tools import envlock
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCK = ROOT / envlock.LOCK
@@ -79,7 +79,7 @@ def test_pip_check_finds_nothing_but_the_documented_exclusions() -> None:
 # --- resolution against the index (the registries are reachable where the suite runs; skipped where not) --------
 
 
-@pytest.mark.network
+@pytest.mark.registry
 @pytest.mark.skipif(not pypi_reachable(), reason="PyPI is not reachable from here")
 def test_the_lock_is_in_step_with_requirements_in(tmp_path: Path) -> None:
     """Resolving requirements.in again, with the lock as the starting point, changes nothing."""
@@ -93,7 +93,7 @@ def test_the_lock_is_in_step_with_requirements_in(tmp_path: Path) -> None:
     assert again == now, f"run ./course.sh lock: added {sorted(again - now)}, dropped {sorted(now - again)}"
 
 
-@pytest.mark.network
+@pytest.mark.registry
 @pytest.mark.skipif(not pypi_reachable(), reason="PyPI is not reachable from here")
 def test_the_lock_installs_from_wheels_on_colabs_python(tmp_path: Path) -> None:
     """Python 3.12 on Linux (Colab): every locked package has a wheel, except the pure-Python rouge-score."""

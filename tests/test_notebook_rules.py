@@ -1,4 +1,4 @@
-"""Trust rules a reading of the notebooks can check (NOTEBOOK_GUIDE.md): no assert rests on a clock or a memory peak.
+"""Trust rules a reading of the notebooks can check (docs/CONTRIBUTING.md): no assert rests on a clock or a memory peak.
 
 A busy laptop in front of a class must never turn a timing into an AssertionError, so timings, speed-ups and memory
 peaks are measured, shown and explained, never asserted. This scan reads every ``assert`` in every notebook's code
@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 
 import pytest
-from notebook_scan import code_cells, notebook_paths
+from support.notebook_scan import code_cells, notebook_paths
 
 # Words that mark a wall-clock, speed or memory measurement when they appear in an assert's condition.
 CLOCKY = re.compile(

@@ -7,9 +7,9 @@ import re
 from pathlib import Path
 
 import pytest
-from notebook_scan import code_cells, notebook_paths
+from support.notebook_scan import code_cells, notebook_paths
 
-from course_utils.colab import colab_cell
+from course_utils.tools.colab import colab_cell
 
 PATHS = notebook_paths()
 
@@ -41,8 +41,11 @@ def test_follows_the_notebook_guide(path: Path) -> None:
     code = code_cells(path)
     assert nb["cells"][0]["cell_type"] == "markdown" and md.startswith("# "), "starts with a title"
     assert "You will learn" in md and re.search(r"\*\*Time\*\*", md), "states outcomes and time"
-    assert code[0] == colab_cell(), "the first code cell is the course's Colab cell (python -m course_utils.colab)"
-    assert "setup(" in code[1], "the second code cell calls the course's setup()"
+    first = next(c for c in nb["cells"] if c["cell_type"] == "code")
+    assert code[0] == colab_cell() and first["metadata"].get("jupyter", {}).get("source_hidden"), (
+        "the first code cell is the course's hidden set-up cell (python -m course_utils.tools.colab)"
+    )
+    assert code[1].startswith("session = setup("), "the first visible code line is `session = setup(...)`"
     assert re.search(r"^#+ Exercises", md, re.M) and re.search(r"^#+ Solutions", md, re.M)
     assert re.search(r"^#+ Going further", md, re.M)
     assert re.search(r"^#+ .*When it fails", md, re.M | re.I), "shows a failure, not only states it"
@@ -60,7 +63,7 @@ def test_follows_the_notebook_guide(path: Path) -> None:
 @pytest.mark.parametrize("path", PATHS, ids=lambda p: p.name)
 def test_opens_in_the_lab_unmodified(path: Path) -> None:
     """JupyterLab marks a notebook modified on open when it must add cell ids or fix the kernelspec."""
-    from course_utils.lab import lab_problems
+    from course_utils.tools.notebook_files import lab_problems
 
     problems = lab_problems(json.loads(path.read_text(encoding="utf-8")))
-    assert not problems, f"{path.name}: {'; '.join(problems)}. Fix: python -m course_utils.lab {path}"
+    assert not problems, f"{path.name}: {'; '.join(problems)}. Fix: python -m course_utils.tools.notebook_files {path}"

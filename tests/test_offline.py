@@ -20,7 +20,7 @@ from course_utils.catalog import load_catalog
 from course_utils.packaged import PackagedCopyError, materialize
 
 ROOT = Path(__file__).resolve().parent.parent
-PROBE = Path(__file__).with_name("offline_probe.py")
+PROBE = Path(__file__).parent / "support" / "offline_probe.py"
 ALL_KEYS = "distilbert-sst2,minilm-l6,efficientnet-lite0,deeplabv3-mbv3,yolov8n,clip-vit-b32"
 CAT_CLASSES = set(range(281, 286))  # ImageNet: tabby, tiger cat, Persian, Siamese, Egyptian cat
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from course_utils.retrieval import loglog_slope, median_seconds, neighbour_recall, precision_at_k, rank, recall_at_k
+from course_utils.measure import loglog_slope, median_seconds
+from course_utils.retrieval import neighbour_recall, precision_at_k, rank, recall_at_k
 
 SIM = np.array(
     [

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from course_utils import load_catalog
-from course_utils.site import banner
+from course_utils.tools.site import banner
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser")) if p), None)
@@ -98,7 +98,12 @@ def test_a_page_says_its_stand_ins_are_stand_ins_and_shows_its_pictures(site: Pa
         assert f"{catalog[key].id} ({key}): STAND-IN" in text, key
     assert "not what the model answers" in text
     assert "[course] device" in text  # the stored outputs are there
-    assert "Traceback" not in text and "google.colab" not in text  # no error; the Colab cell is hidden
+    assert "Traceback" not in text
+    collapsed = browser.execute_script(
+        "const c = document.querySelector('main .cell.tag_hide-input');"
+        "return c !== null && c.querySelector('details:not([open])') !== null && c.textContent.includes('google.colab')"
+    )
+    assert collapsed, "the set-up cell is on the page, collapsed as in JupyterLab"
     sizes = browser.execute_script(
         "return [...document.querySelectorAll('main img')].map(i => [i.naturalWidth, i.naturalHeight])"
     )

@@ -5,7 +5,7 @@
 * a student copy runs top to bottom except its exercises: each solution cell stops with
   "your answer goes here" and each check fails, while every other cell runs (executed here for
   the quickest notebook; the rest share the same structure, checked statically, and
-  ``python -m course_utils.student --verify notebooks/*.ipynb`` executes them all);
+  ``python -m course_utils.tools.student --verify notebooks/*.ipynb`` executes them all);
 * putting the instructor's solutions back makes every check pass;
 * ``nbgrader generate_assignment`` itself turns a course notebook into the same student copy.
 """
@@ -23,7 +23,7 @@ from typing import Any
 import nbformat
 import pytest
 
-from course_utils import student
+from course_utils.tools import student
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))

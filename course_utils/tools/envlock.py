@@ -10,7 +10,7 @@ The canary (``./course.sh canary``) builds a separate environment from the newes
 ``lockstep``, which check that the environment is the lock) and writes a report: what failed, with its first error
 line, and which versions moved against the lock.
 
-Command line: ``python -m course_utils.envlock lock | environment-yml | check | canary``.
+Command line: ``python -m course_utils.tools.envlock lock | environment-yml | check | canary``.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from pathlib import Path
 from packaging.markers import Marker
 from packaging.requirements import Requirement
 
-from .paths import repo_root
+from ..paths import repo_root
 
 INPUT = "requirements.in"
 LOCK = "requirements.txt"
@@ -385,7 +385,7 @@ def run_canary(root: Path | None = None, pytest_args: list[str] | None = None) -
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m course_utils.envlock", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m course_utils.tools.envlock", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("lock", help="resolve requirements.in into requirements.txt and write environment.yml")
     sub.add_parser("environment-yml", help="write environment.yml from requirements.txt")

@@ -17,9 +17,9 @@ database, :func:`student_copy` runs nbgrader's own preprocessors (``ClearSolutio
 ``LockCells``, ``ClearOutput``) to write a copy with each solution replaced by a stub that
 raises "your answer goes here"; ``./course.sh student`` does that for every notebook::
 
-    python -m course_utils.student --mark notebooks/*.ipynb        # write the metadata
-    python -m course_utils.student --out student notebooks/*.ipynb  # write student copies
-    python -m course_utils.student --verify notebooks/19_*.ipynb    # run a student copy: every check must fail
+    python -m course_utils.tools.student --mark notebooks/*.ipynb        # write the metadata
+    python -m course_utils.tools.student --out student notebooks/*.ipynb  # write student copies
+    python -m course_utils.tools.student --verify notebooks/19_*.ipynb    # run a student copy: every check must fail
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .lab import cell_source, write_notebook
+from .notebook_files import cell_source, write_notebook
 
 __all__ = [
     "BEGIN",
@@ -158,7 +158,7 @@ def problems(nb: dict[str, Any]) -> list[str]:
             out.append(f"cell {i}: solution delimiters outside a solution cell")
         want = None if role is None else _metadata(*role)
         if cell.get("metadata", {}).get("nbgrader") != want:
-            out.append(f"cell {i}: nbgrader metadata out of date (run python -m course_utils.student --mark)")
+            out.append(f"cell {i}: nbgrader metadata out of date (run python -m course_utils.tools.student --mark)")
     first = next((i for i, r in enumerate(roles) if r is not None), len(cells))
     last = next(
         (i for i in range(first, len(cells)) if cell_source(cells[i]).lstrip().startswith("## Going further")),
@@ -259,9 +259,9 @@ def verify(path: Path) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m course_utils.student [--mark | --check | --out DIR] NOTEBOOK...``."""
+    """``python -m course_utils.tools.student [--mark | --check | --out DIR] NOTEBOOK...``."""
     parser = argparse.ArgumentParser(
-        prog="python -m course_utils.student",
+        prog="python -m course_utils.tools.student",
         description="Mark exercises with nbgrader metadata, or write student copies without the solutions.",
     )
     parser.add_argument("notebooks", nargs="+", type=Path)

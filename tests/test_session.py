@@ -16,10 +16,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from hub_servers import misbehaving_server
+from support.hub_servers import misbehaving_server
 
-from course_utils import environment as env
 from course_utils import offline
+from course_utils import session as env
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -174,7 +174,7 @@ try:
     pipeline("sentiment-analysis", model=s.models["distilbert-sst2"].id, revision=s.models["distilbert-sst2"].revision)
     print(json.dumps({"loaded": True}))
 except Exception as e:
-    from course_utils.environment import is_hub_failure
+    from course_utils.session import is_hub_failure
     print(json.dumps({"loaded": False, "type": type(e).__name__, "hub_failure": is_hub_failure(e),
                       "seconds": round(time.monotonic() - t, 1)}))
 """

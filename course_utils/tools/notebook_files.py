@@ -7,11 +7,11 @@ any field, the notebook is marked modified (the unsaved-changes dot) before the 
 touched it. It also gives every cell an id when a notebook predates nbformat 4.5.
 
 * :func:`lab_problems` lists what JupyterLab would change in a notebook (``tests/test_notebooks_meta.py``
-  fails on any); :func:`normalise` fixes them in place; ``python -m course_utils.lab FILE...``
+  fails on any); :func:`normalise` fixes them in place; ``python -m course_utils.tools.notebook_files FILE...``
   rewrites notebook files (``--check`` only reports).
 * ``language_info.version`` is the one field no stored value can match on every machine (it is
   the kernel's exact Python version, ``3.11.7`` here, ``3.11.9`` elsewhere). The stored files
-  say ``3.11``; :class:`course_utils.labserver.CourseContentsManager`, which ``./course.sh lab``
+  say ``3.11``; :class:`course_utils.tools.labserver.CourseContentsManager`, which ``./course.sh lab``
   loads, hands JupyterLab the running kernel's exact ``language_info`` (and the ``kernelspec``)
   when it opens a notebook, so nothing differs. The file on disk is not touched until the user saves.
 """
@@ -21,7 +21,10 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import shutil
+import subprocess
 import sys
+import tempfile
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
@@ -144,14 +147,59 @@ def normalise_file(path: Path, *, check: bool = False) -> list[str]:
     return problems
 
 
+#: ruff's fixes that change no behaviour: import order within a block, a stray semicolon.
+SAFE_FIXES = ("I001", "E703")
+
+
+def lint_fix(paths: Sequence[Path]) -> list[Path]:
+    """Apply ruff's :data:`SAFE_FIXES` to the notebooks' code, keeping each file's layout; return the changed files.
+
+    ruff rewrites a notebook with its own key order, which would touch every cell of every file; here it fixes
+    copies and only the changed cell sources are carried back.
+    """
+    changed = []
+    with tempfile.TemporaryDirectory() as tmp:
+        copies = [Path(tmp) / f"{i}.ipynb" for i in range(len(paths))]
+        for src, copy in zip(paths, copies, strict=True):
+            shutil.copy(src, copy)
+        cmd = [
+            sys.executable,
+            "-m",
+            "ruff",
+            "check",
+            "--fix",
+            "--exit-zero",
+            "--quiet",
+            "--select",
+            ",".join(SAFE_FIXES),
+        ]
+        subprocess.run([*cmd, *map(str, copies)], check=True)
+        for src, copy in zip(paths, copies, strict=True):
+            nb, fixed = json.loads(Path(src).read_text(encoding="utf-8")), json.loads(copy.read_text(encoding="utf-8"))
+            new = [cell_source(c) for c in fixed["cells"]]
+            if [cell_source(c) for c in nb["cells"]] != new:
+                for cell, text in zip(nb["cells"], new, strict=True):
+                    if cell_source(cell) != text:
+                        cell["source"] = text.splitlines(keepends=True)
+                write_notebook(nb, src)
+                changed.append(Path(src))
+    return changed
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m course_utils.lab [--check] NOTEBOOK...``: exit 1 with ``--check`` when one needs fixing."""
+    """``python -m course_utils.tools.notebook_files [--check | --lint-fix] NOTEBOOK...``."""
     parser = argparse.ArgumentParser(
-        prog="python -m course_utils.lab", description="Give notebooks the metadata JupyterLab writes on open."
+        prog="python -m course_utils.tools.notebook_files",
+        description="Give notebooks the metadata JupyterLab writes on open.",
     )
     parser.add_argument("notebooks", nargs="+", type=Path)
     parser.add_argument("--check", action="store_true", help="only report; change no file")
+    parser.add_argument("--lint-fix", action="store_true", help=f"apply ruff's safe fixes ({', '.join(SAFE_FIXES)})")
     args = parser.parse_args(argv)
+    if args.lint_fix:
+        for path in lint_fix(args.notebooks):
+            print(f"{path}: ruff's safe fixes applied")
+        return 0
     bad = 0
     for path in args.notebooks:
         problems = normalise_file(path, check=args.check)

@@ -1,7 +1,7 @@
 """The Jupyter server's side of ``./course.sh lab``: notebooks open unmodified on any machine.
 
 ``jupyter-config/jupyter_server_config.json`` (put on ``JUPYTER_CONFIG_PATH`` by ``course.sh lab``)
-makes :class:`CourseContentsManager` the server's contents manager. See :mod:`course_utils.lab`
+makes :class:`CourseContentsManager` the server's contents manager. See :mod:`course_utils.tools.notebook_files`
 for why JupyterLab marks a notebook modified on open.
 """
 
@@ -11,7 +11,7 @@ from typing import Any
 
 from jupyter_server.services.contents.largefilemanager import AsyncLargeFileManager
 
-from .lab import KERNELSPEC, kernel_language_info
+from .notebook_files import KERNELSPEC, kernel_language_info
 
 __all__ = ["CourseContentsManager"]
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import requests
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 180.0  # seconds; a loaded 2-core machine starts the lab in 5-30 s
 
 

@@ -1,6 +1,6 @@
 """The course as a static web site: the notebooks executed, with their outputs, built by Sphinx and myst-nb.
 
-``./course.sh site`` (or ``python -m course_utils.site``) does four things:
+``./course.sh site`` (or ``python -m course_utils.tools.site``) does four things:
 
 1. executes each notebook in a fresh kernel (two at a time) with :mod:`nbclient`, recording
    through :func:`course_utils.setup` which copy of each model ran (``COURSE_SESSION_LOG``);
@@ -34,22 +34,23 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .catalog import load_catalog, load_datasets
+from ..catalog import load_catalog, load_datasets
 from .colab import FIRST_LINE as COLAB_FIRST_LINE
-from .lab import cell_source, write_notebook
+from .colab import HIDDEN
+from .notebook_files import cell_source, write_notebook
 
 __all__ = ["banner", "build", "catalog_page", "main", "select"]
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
 DEFAULT_OUT = ROOT / "build" / "site"
 CELL_TIMEOUT_S = 600
 
-_CONF = """# Written by course_utils.site: the course's site, built from executed notebooks.
+_CONF = """# Written by course_utils.tools.site: the course's site, built from executed notebooks.
 project = "Pre-trained Models in Practice"
 author = "the course's authors"
 extensions = ["myst_nb"]
-nb_execution_mode = "off"  # executed by course_utils.site before the build
+nb_execution_mode = "off"  # executed by course_utils.tools.site before the build
 nb_merge_streams = True
 myst_enable_extensions = ["colon_fence"]
 html_theme = "sphinx_book_theme"
@@ -136,7 +137,7 @@ def _run_all(paths: Sequence[Path], dest: Path, workers: int) -> dict[str, float
             path = pending.pop(0)
             out, log = dest / path.name, dest / f"{path.stem}.session.jsonl"
             log.unlink(missing_ok=True)
-            cmd = [sys.executable, "-m", "course_utils.site", "--execute-one", str(path), str(out), str(log)]
+            cmd = [sys.executable, "-m", "course_utils.tools.site", "--execute-one", str(path), str(out), str(log)]
             threads = str(max(1, (os.cpu_count() or 2) // workers))  # the cores shared out: no oversubscription
             env = {"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads, **os.environ}
             running[path.name] = (subprocess.Popen(cmd, env=env), time.perf_counter())
@@ -257,9 +258,10 @@ def build(numbers: Sequence[str] = (), out: Path = DEFAULT_OUT, workers: int = 2
             ran.update({k: m["label"] for k, m in s.get("models", {}).items()})
         nb = json.loads(target.read_text(encoding="utf-8"))
         nb["cells"] = [c for c in nb["cells"] if c.get("id") != "course-site-banner"]
-        for cell in nb["cells"]:  # the Colab install cell does nothing off Colab: no need to show it on the site
+        for cell in nb["cells"]:  # the set-up cell shows collapsed, as in JupyterLab (its "hide-input" tag)
             if cell["cell_type"] == "code" and cell_source(cell).startswith(COLAB_FIRST_LINE):
-                cell.setdefault("metadata", {}).setdefault("tags", []).append("remove-cell")
+                tags = cell.setdefault("metadata", {}).setdefault("tags", [])
+                tags.extend(t for t in HIDDEN["tags"] if t not in tags)
         nb["cells"].insert(1, _cell(banner(sessions, built)))
         write_notebook(nb, target)
     (src / "index.md").write_text(
@@ -277,7 +279,7 @@ def build(numbers: Sequence[str] = (), out: Path = DEFAULT_OUT, workers: int = 2
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m course_utils.site [NN ...] [--out DIR] [--workers N] [--no-execute]``."""
+    """``python -m course_utils.tools.site [NN ...] [--out DIR] [--workers N] [--no-execute]``."""
     args_in = list(sys.argv[1:] if argv is None else argv)
     if args_in[:1] == ["--execute-one"]:  # the worker process of _run_all
         _execute_one(Path(args_in[1]), Path(args_in[2]), Path(args_in[3]))

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from course_utils.environment import PROBE_REPO
+from course_utils.session import PROBE_REPO
 
 
 def _answer(kind: str) -> bytes:
@@ -70,7 +70,7 @@ def misbehaving_server(kind: str) -> Iterator[str]:
             conn.close()
 
 
-if __name__ == "__main__":  # serve one kind until killed: python tests/hub_servers.py silent
+if __name__ == "__main__":  # serve one kind until killed: python tests/support/hub_servers.py silent
     import sys
     import time
 
