@@ -10,10 +10,11 @@ What the notebooks import (each module names its notebooks):
 * :mod:`~course_utils.audio`: test audio made on the spot (espeak-ng speech, noise, mixing at an SNR);
 * :mod:`~course_utils.retrieval`: ranking, recall@k and neighbour recall for notebooks 13-15;
 * :mod:`~course_utils.measure`: median wall-clock times, growth rates, memory peaks in a fresh process;
+* :mod:`~course_utils.bench`: interleaved benchmark rounds, medians with quartiles, wall and CPU time (21, 23, 24);
 * :mod:`~course_utils.sandbox`: runs generated code against unit tests, one separate process per candidate;
 * :mod:`~course_utils.licences`: licence families and a first answer to "may I use this for X?";
 * :mod:`~course_utils.homework`: the model-selection homework's CSV reader and one-page report;
-* :mod:`~course_utils.cli`: ``course doctor | catalog | prefetch``, the students' command (notebook 00 runs it).
+* :mod:`~course_utils.cli`: ``course doctor | catalog | prefetch | online-report``, the students' command (notebook 00 runs it).
 
 The machinery behind ``setup()`` (notebooks reach into it only for a helper or two):
 
@@ -26,7 +27,7 @@ The machinery behind ``setup()`` (notebooks reach into it only for a helper or t
 * :mod:`~course_utils.quiet`: keeps library chatter that contradicts the lesson out of a notebook, telemetry off;
 * :mod:`~course_utils.versions`: the pinned versions against what is installed;
 * :mod:`~course_utils.paths`: where the course keeps its files (the repository, ``data/``, the course cache);
-* :mod:`~course_utils.environment`: the old name of ``session``, kept for notebook 00's ``pick_device`` import.
+* :mod:`~course_utils.online_report`: runs notebooks online with the real models and reports each meaning check.
 
 Tooling that no notebook imports lives in :mod:`course_utils.tools` (notebook files, the Colab cell, run
 times, student copies, the site, the lab server); nothing above imports it (``tests/test_layout.py``).

@@ -19,10 +19,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-# Notebook 15 imported these from here before they moved to measure; the names keep working.
-from .measure import loglog_slope, median_seconds
-
-__all__ = ["loglog_slope", "median_seconds", "neighbour_recall", "precision_at_k", "rank", "recall_at_k"]
+__all__ = ["neighbour_recall", "precision_at_k", "rank", "recall_at_k"]
 
 
 def rank(similarity: npt.ArrayLike, k: int | None = None) -> npt.NDArray[np.int64]:

@@ -26,7 +26,7 @@ TEXT_SUFFIXES = {".md", ".py", ".toml", ".ipynb", ".sh", ".txt", ".yml", ".yaml"
 # Documents that lived beside the repository while the course was written (split so this file does not name them).
 OUTSIDE = ("NOTEBOOK" + "_GUIDE", "OFFLINE" + "_ASSETS", "COURSE" + "_PLAN.md", "../" + "shared", "/work" + "/")
 # A file of another branch that still names one; the entry goes once that branch is merged (strict xfail below).
-PENDING = {"notebooks/20_code_models.ipynb"}
+PENDING: set[str] = set()  # files another branch is still rewriting (none now)
 
 
 def _imports(path: Path) -> set[str]:
@@ -109,12 +109,6 @@ def test_nothing_refers_to_a_file_outside_the_repository() -> None:
         if rel not in PENDING and rel != "tests/test_layout.py" and (refs := _outside_references(path)):
             bad[rel] = refs
     assert not bad, f"these cite files the repository does not hold (put what they need under docs/): {bad}"
-
-
-@pytest.mark.xfail(strict=True, reason="another branch rewrites these files; drop them from PENDING once it is merged")
-@pytest.mark.parametrize("rel", sorted(PENDING))
-def test_pending_files_still_refer_outside(rel: str) -> None:
-    assert not _outside_references(ROOT / rel)
 
 
 def test_the_link_check_catches_a_broken_and_an_outside_link(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ from pathlib import Path
 from course_utils.catalog import load_catalog
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from notebook_scan import code_cells, notebook_paths  # noqa: E402
+from support.notebook_scan import code_cells, notebook_paths  # noqa: E402
 from test_online_path import ONLINE_NOTEBOOKS  # noqa: E402
 
 LIST = Path(__file__).with_name("online_branches.toml")

@@ -5,5 +5,6 @@
 * :mod:`~course_utils.tools.timings`: writes the measured run times into the notebooks and the README;
 * :mod:`~course_utils.tools.student`: nbgrader metadata and the student copies (``./course.sh student``);
 * :mod:`~course_utils.tools.site`: the course's static web site (``./course.sh site``);
-* :mod:`~course_utils.tools.labserver`: the Jupyter server's contents manager for ``./course.sh lab``.
+* :mod:`~course_utils.tools.labserver`: the Jupyter server's contents manager for ``./course.sh lab``;
+* :mod:`~course_utils.tools.envlock`: the locked environment (``./course.sh lock``) and the canary on newer releases.
 """
