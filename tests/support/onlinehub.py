@@ -13,10 +13,9 @@ import os
 import shutil
 from pathlib import Path
 
-from course_utils.environment import PROBE_REPO
-
 from course_utils import offline, standins
 from course_utils.catalog import ModelEntry, load_catalog
+from course_utils.session import PROBE_REPO
 
 from .cora import write_cora
 from .localhub import LocalHub, write_url_rewrite
