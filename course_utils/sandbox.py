@@ -269,9 +269,10 @@ def _bwrap_command(work: str) -> list[str]:
     return [
         exe, "--unshare-all", "--unshare-user", "--die-with-parent", "--new-session", "--clearenv",
         "--uid", "65534", "--gid", "65534", "--disable-userns", "--cap-drop", "ALL",
-        *_system_binds(),
+        # /tmp first: the binds that follow land on top of it (a course folder under /tmp stays visible)
         "--proc", "/proc", "--dev", "/dev",
         "--size", str(16 << 20), "--tmpfs", "/tmp",
+        *_system_binds(),
         "--bind", work, _SANDBOX_DIR, "--chdir", _SANDBOX_DIR,
         "--setenv", "HOME", _SANDBOX_DIR, "--setenv", "TMPDIR", "/tmp", "--setenv", "PATH", "/usr/bin:/bin",
         "--setenv", "LANG", "C.UTF-8", "--setenv", "PYTHONHASHSEED", "0",

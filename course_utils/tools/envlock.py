@@ -22,6 +22,7 @@ import re
 import shutil
 import subprocess
 import sys
+import sysconfig
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -133,9 +134,14 @@ def python_environment(version: str, base: Mapping[str, str] | None = None) -> d
 
 
 def installed_distributions() -> dict[str, str]:
-    """``{name: version}`` of every distribution importable by this interpreter."""
+    """``{name: version}`` of every distribution installed in this environment's site-packages.
+
+    Only site-packages counts: once setuptools is imported, its vendored copies (``setuptools/_vendor``) are on
+    ``sys.path`` too, but they are part of setuptools, not installed packages.
+    """
+    paths = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
     found: dict[str, str] = {}
-    for dist in metadata.distributions():
+    for dist in metadata.distributions(path=sorted(paths)):
         name = dist.metadata["Name"]
         if name:
             found.setdefault(normalize(name), dist.version)
