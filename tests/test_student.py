@@ -102,6 +102,26 @@ def test_marking_a_notebook_without_delimiters_or_checks_is_refused() -> None:
         student.student_copy(nb)
 
 
+def test_a_going_further_heading_inside_a_written_answer_is_refused() -> None:
+    """A student copy replaces a written answer whole: a "Going further" heading inside one would be lost."""
+    solution = "# Solution 1: x\nx = 0\n### BEGIN SOLUTION\nx = 1\n### END SOLUTION"
+    cells = [
+        {"cell_type": "code", "metadata": {}, "source": solution, "outputs": []},
+        {"cell_type": "code", "metadata": {}, "source": "# Check 1: x\nassert x == 1", "outputs": []},
+        {"cell_type": "markdown", "metadata": {}, "source": "x is 1.\n\n### Going further\n\nRead the paper."},
+    ]
+    nb = {"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    student.mark(nb)
+    assert any("'Going further' heading is inside a written answer" in p for p in student.problems(nb))
+    cells[2]["source"] = "x is 1."
+    cells.append({"cell_type": "markdown", "metadata": {}, "source": "### Going further\n\nRead the paper."})
+    for k, cell in enumerate(cells):
+        cell["id"] = f"cell-{k}"
+    student.mark(nb)
+    assert student.problems(nb) == []
+    assert "Read the paper." in "".join(student.student_copy(nb)["cells"][-1]["source"])
+
+
 @pytest.fixture
 def offline_kernels(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COURSE_OFFLINE", "1")

@@ -63,6 +63,8 @@ CODE_STUB = (
 TEXT_STUB = "**Your answer goes here:** what do the exercises above show? Write it in this cell."
 
 _NUMBER = re.compile(r"#\s*(Solution|Check)\s+([0-9A-Za-z]+)")
+#: The heading that ends the exercises, at any level ("## Going further", "### Going further ...").
+_GOING_FURTHER = re.compile(r"^#{1,6}\s*Going further\b", re.M)
 SCHEMA_VERSION = 3
 
 
@@ -91,7 +93,7 @@ def exercise_roles(nb: dict[str, Any]) -> list[tuple[str, str] | None]:
             elif match and match.group(1) == "Check":
                 roles[i] = ("check", f"check-{match.group(2)}")
         elif cell.get("cell_type") == "markdown" and in_exercises:
-            if src.lstrip().startswith("## Going further"):
+            if _GOING_FURTHER.match(src.lstrip()):
                 in_exercises = False
             else:
                 answers += 1
@@ -154,6 +156,9 @@ def problems(nb: dict[str, Any]) -> list[str]:
                 out.append(f"cell {i} ({role[1]}): a check cell follows its solution cell")
             elif prev[0] == "solution" and prev[1].split("-", 1)[1] != role[1].split("-", 1)[1]:
                 out.append(f"cell {i}: {role[1]} follows {prev[1]}; number them alike")
+        elif role is not None and role[0] == "answer" and _GOING_FURTHER.search(src):
+            # A student copy replaces a written answer whole, so a heading inside one would vanish with it.
+            out.append(f"cell {i}: the 'Going further' heading is inside a written answer; start a new cell with it")
         elif cell.get("cell_type") == "code" and (BEGIN in src or END in src):
             out.append(f"cell {i}: solution delimiters outside a solution cell")
         want = None if role is None else _metadata(*role)
@@ -161,7 +166,7 @@ def problems(nb: dict[str, Any]) -> list[str]:
             out.append(f"cell {i}: nbgrader metadata out of date (run python -m course_utils.tools.student --mark)")
     first = next((i for i, r in enumerate(roles) if r is not None), len(cells))
     last = next(
-        (i for i in range(first, len(cells)) if cell_source(cells[i]).lstrip().startswith("## Going further")),
+        (i for i in range(first, len(cells)) if _GOING_FURTHER.match(cell_source(cells[i]).lstrip())),
         len(cells),
     )
     for i in range(
