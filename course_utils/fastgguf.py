@@ -20,6 +20,9 @@ canonical calls::
 Inside the block ``gguf.GGUFReader`` gives a :class:`BulkGGUFReader`, one per file (parsed once, then
 reused), and ``gguf.get_tensor_name_map`` one map per (architecture, depth). Both give what gguf-py
 gives: the same fields, part for part, and the same name map. Tensor data is untouched.
+
+:func:`gguf_to_float32` uses it to turn a quantized GGUF file into an ordinary float32 transformers
+folder once, so that later runs load the model with a plain ``from_pretrained(folder)`` in about a second.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import os
 import struct
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from pathlib import Path
 from typing import Any, Literal
 from unittest import mock
 
@@ -37,7 +41,7 @@ import numpy as np
 import numpy.typing as npt
 from gguf import GGUFReader, GGUFValueType
 
-__all__ = ["BulkGGUFReader", "fast_gguf_loading"]
+__all__ = ["BulkGGUFReader", "fast_gguf_loading", "gguf_to_float32"]
 
 
 class BulkGGUFReader(GGUFReader):
@@ -106,3 +110,28 @@ def fast_gguf_loading() -> Iterator[None]:
             yield
         finally:
             readers.clear()
+
+
+def gguf_to_float32(gguf_path: os.PathLike[str] | str, out: os.PathLike[str] | str) -> None:
+    """Dequantize a causal language model's GGUF file into a float32 transformers folder ``out``.
+
+    The folder holds the model (safetensors, config) and its tokenizer, and loads with
+    ``AutoModelForCausalLM.from_pretrained(out)`` and ``AutoTokenizer.from_pretrained(out)``, with no
+    GGUF parsing and no quantization settings left. The GGUF file is read, never changed. Meant to run
+    once per model, inside :func:`course_utils.offline.build_once`.
+    """
+    import torch  # heavy: imported only when converting
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    gguf_path, out = Path(gguf_path), Path(out)
+    if not gguf_path.is_file():
+        raise FileNotFoundError(f"{gguf_path}: no GGUF file there; reinstall the package that ships the model")
+    with fast_gguf_loading():  # transformers alone would parse the file three times, slowly
+        tokenizer = AutoTokenizer.from_pretrained(gguf_path.parent, gguf_file=gguf_path.name)
+        model = AutoModelForCausalLM.from_pretrained(gguf_path.parent, gguf_file=gguf_path.name, dtype=torch.float32)
+    model.hf_quantizer = None  # type: ignore[assignment]  # plain float32 tensors now: save them as such
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    out.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)

