@@ -27,7 +27,9 @@ Each rehearsal appends a JSON line to the log: the gate, the outcome and the err
 * ``not rehearsable``: the branch leaves its block (``return``, ``break``, ``continue``, ``yield``, ``await``),
   which a separate execution cannot do; the list of branches (``tests/online_branches.toml``) says so.
 
-Branches inside a function or class body are not rehearsed: their names are local to a call.
+Branches inside a function or class body are not rehearsed: their names are local to a call. Conditional
+expressions (``0.25 if yolo.is_real else 2e-5``) are not either: in the notebooks their real arm is a constant
+(``tests/test_online_branches.py`` keeps it so), which has no code to exercise.
 """
 
 from __future__ import annotations
@@ -84,6 +86,7 @@ class Branch:
 
 
 _BRANCHES: list[Branch] = []
+_ASSERT = "__course_rehearsal_assert__"  # bound in the rehearsal's copy of the namespace only
 
 
 def is_real_gate(test: ast.expr) -> bool:
@@ -101,10 +104,11 @@ class _AssumeReal(ast.NodeTransformer):
 
 
 class _Unjudged(ast.NodeTransformer):
-    """``assert c, m`` -> ``c``: the check is computed (its code runs) and its verdict dropped."""
+    """``assert c, m`` -> ``_ASSERT(c)``: the check is computed (its code runs), counted, and its verdict dropped."""
 
     def visit_Assert(self, node: ast.Assert) -> ast.AST:
-        return ast.copy_location(ast.Expr(node.test), node)
+        call = ast.Call(ast.Name(_ASSERT, ast.Load()), [node.test], [])
+        return ast.copy_location(ast.Expr(call), node)
 
     def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.AST:
         return node  # a function's own asserts belong to its callers
@@ -200,6 +204,14 @@ class _Checks:
     """Counts the meaning checks a rehearsal computed (none of them judged)."""
 
     expected: list[str] = field(default_factory=list)
+    asserts: int = 0
+
+    def count(self) -> dict[str, int]:
+        return {"expect": len(self.expected), "assert": self.asserts}
+
+    def assertion(self, condition: object) -> None:
+        bool(condition)
+        self.asserts += 1
 
     def expect(self, condition: object, expected: str, got: object = None) -> bool:
         bool(condition)  # as the real expect does: an ambiguous truth value is a bug with any weights
@@ -288,8 +300,8 @@ def rehearse(index: int, namespace: dict[str, Any]) -> None:
     if branch.body is None or branch.would_run is None:
         _record(branch, NOT_REHEARSABLE, reason=branch.reason)
         return
-    scratch = dict(namespace)
     checks = _Checks()
+    scratch = dict(namespace) | {_ASSERT: checks.assertion}
     try:
         with _quiet(checks, scratch):
             if not eval(branch.would_run, scratch):  # not taken with real weights either: nothing to rehearse
@@ -308,9 +320,9 @@ def rehearse(index: int, namespace: dict[str, Any]) -> None:
                 "user would meet this error. Fix the branch (or the stand-in, if its interface differs from the "
                 "real model's)."
             ) from exc
-        _record(branch, STOPPED, error=error, where=where, checks=len(checks.expected), verdict=VERDICT)
+        _record(branch, STOPPED, error=error, where=where, checks=checks.count(), verdict=VERDICT)
         return
-    _record(branch, RAN, checks=len(checks.expected), verdict=VERDICT)
+    _record(branch, RAN, checks=checks.count(), verdict=VERDICT)
 
 
 def install(shell: Any, log: str | Path) -> RehearsalTransformer:

@@ -238,3 +238,18 @@ def render(branches: list[dict[str, object]]) -> str:
 
 if __name__ == "__main__":
     print(render(scan()))
+
+
+def test_real_model_conditional_expressions_pick_only_constants() -> None:
+    """``A if x.is_real else B`` is not rehearsed: fine while A is a constant (a threshold, a label) with no code."""
+    for path in notebook_paths():
+        for cell in code_cells(path):
+            for node in ast.walk(_parse(cell)):
+                if isinstance(node, ast.IfExp) and "is_real" in ast.unparse(node.test):
+                    try:
+                        ast.literal_eval(node.body)
+                    except ValueError:
+                        raise AssertionError(
+                            f"{path.name}: `{ast.unparse(node)}`: the real-model arm is code the offline suite never "
+                            "runs; compute it in an `if ...is_real:` statement, which the suite rehearses"
+                        ) from None

@@ -36,7 +36,7 @@ def test_a_real_model_branch_is_rehearsed_and_its_checks_are_not_judged(tmp_path
     run(code, log)
     [record] = rehearse.read_log(log)
     assert record["gate"] == "model.is_real" and record["outcome"] == rehearse.RAN
-    assert record["checks"] == 1 and record["verdict"] == rehearse.VERDICT
+    assert record["checks"] == {"expect": 1, "assert": 1} and record["verdict"] == rehearse.VERDICT
 
 
 def test_its_assignments_do_not_reach_the_notebook(tmp_path: Path) -> None:
