@@ -39,9 +39,11 @@ import contextlib
 import copy
 import io
 import json
+import logging
 import os
 import random
 import sys
+import time
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -221,21 +223,27 @@ class _Checks:
 
 @contextlib.contextmanager
 def _quiet(checks: _Checks, namespace: dict[str, Any]) -> Iterator[None]:
-    """Output dropped, warnings silenced, new figures closed, random state restored, expect recorded."""
+    """Output and logging dropped, warnings silenced, new figures closed, random state restored, expect recorded."""
     from . import checks as checks_module
 
     real_expect = checks_module.expect
-    states: list[Callable[[], None]] = []
+    restores: list[Callable[[], None]] = []
     state = random.getstate()
-    states.append(lambda: random.setstate(state))
+    restores.append(lambda: random.setstate(state))
     if "numpy" in sys.modules:
         np_random = sys.modules["numpy"].random
         np_state = np_random.get_state()
-        states.append(lambda: np_random.set_state(np_state))
+        restores.append(lambda: np_random.set_state(np_state))
     if "torch" in sys.modules:
         torch = sys.modules["torch"]
         torch_state = torch.get_rng_state()
-        states.append(lambda: torch.set_rng_state(torch_state))
+        restores.append(lambda: torch.set_rng_state(torch_state))
+        if torch.cuda.is_initialized():
+            cuda_states = torch.cuda.get_rng_state_all()
+            restores.append(lambda: torch.cuda.set_rng_state_all(cuda_states))
+    logging_level = logging.root.manager.disable
+    restores.append(lambda: logging.disable(logging_level))
+    logging.disable(logging.CRITICAL)  # library loggers hold the notebook's stream from before the capture
     plt = sys.modules.get("matplotlib.pyplot")
     figures = set(plt.get_fignums()) if plt is not None else set()
     show = plt.show if plt is not None else None
@@ -255,7 +263,7 @@ def _quiet(checks: _Checks, namespace: dict[str, Any]) -> Iterator[None]:
             setattr(plt, "show", show)  # noqa: B010
             for number in set(plt.get_fignums()) - figures:
                 plt.close(number)
-        for restore in states:
+        for restore in restores:
             restore()
 
 
@@ -302,6 +310,7 @@ def rehearse(index: int, namespace: dict[str, Any]) -> None:
         return
     checks = _Checks()
     scratch = dict(namespace) | {_ASSERT: checks.assertion}
+    start = time.perf_counter()
     try:
         with _quiet(checks, scratch):
             if not eval(branch.would_run, scratch):  # not taken with real weights either: nothing to rehearse
@@ -320,9 +329,10 @@ def rehearse(index: int, namespace: dict[str, Any]) -> None:
                 "user would meet this error. Fix the branch (or the stand-in, if its interface differs from the "
                 "real model's)."
             ) from exc
-        _record(branch, STOPPED, error=error, where=where, checks=checks.count(), verdict=VERDICT)
+        seconds = round(time.perf_counter() - start, 3)
+        _record(branch, STOPPED, error=error, where=where, checks=checks.count(), verdict=VERDICT, seconds=seconds)
         return
-    _record(branch, RAN, checks=checks.count(), verdict=VERDICT)
+    _record(branch, RAN, checks=checks.count(), verdict=VERDICT, seconds=round(time.perf_counter() - start, 3))
 
 
 def install(shell: Any, log: str | Path) -> RehearsalTransformer:

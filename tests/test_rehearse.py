@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import io
+import logging
 import random
 from pathlib import Path
 from typing import Any
@@ -135,9 +137,15 @@ def test_nothing_is_printed_and_the_random_state_is_kept(tmp_path: Path, capsys:
     expected = random.random()
     random.seed(5)
     code = STANDIN + "import random, sys\nif model.is_real:\n    print('noise')\n    print('more', file=sys.stderr)\n"
-    run(code + "    random.random()\n    import warnings; warnings.warn('loud')\n", tmp_path / "log.jsonl")
+    stream = io.StringIO()
+    logger = logging.getLogger("a_library")
+    logger.addHandler(logging.StreamHandler(stream))  # as a library does at import, before the rehearsal
+    code += "    random.random()\n    import warnings; warnings.warn('loud')\n"
+    run(code + "    import logging; logging.getLogger('a_library').warning('chatter')\n", tmp_path / "log.jsonl")
     assert random.random() == expected
-    assert capsys.readouterr() == ("", "")
+    assert capsys.readouterr() == ("", "") and stream.getvalue() == ""
+    logger.warning("after")
+    assert stream.getvalue() == "after\n"  # logging is back on after the rehearsal
 
 
 def test_figures_it_opens_are_closed(tmp_path: Path) -> None:
