@@ -116,8 +116,8 @@ def places(path: Path) -> dict[str, list[str]]:
             for child in node.orelse:
                 walk(child, where)
             return
-        for child in ast.iter_child_nodes(node):
-            walk(child, where)
+        for sub in ast.iter_child_nodes(node):
+            walk(sub, where)
 
     for cell in code_cells(path):
         walk(_parse(cell), "cell")
