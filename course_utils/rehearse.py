@@ -180,7 +180,10 @@ class RehearsalTransformer(ast.NodeTransformer):
             test = ast.Expression(_AssumeReal().visit(copy.deepcopy(node.test)))
             branch.would_run = compile(ast.fix_missing_locations(test), filename, "eval")
             body = ast.Module([_Unjudged().visit(copy.deepcopy(s)) for s in node.body], type_ignores=[])
-            branch.body = compile(ast.fix_missing_locations(body), filename, "exec")
+            try:
+                branch.body = compile(ast.fix_missing_locations(body), filename, "exec")
+            except SyntaxError as exc:  # IPython would drop a transformer that raises: log it instead
+                branch.would_run, branch.reason = None, f"the branch does not compile on its own: {exc}"
             branch.statements = {
                 s.lineno: ast.unparse(s).splitlines()[0] for s in ast.walk(body) if isinstance(s, ast.stmt)
             }

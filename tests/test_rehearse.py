@@ -202,3 +202,22 @@ def test_the_list_and_the_log_compare_the_same_gate() -> None:
     ]
     assert rehearse.unrehearsed(listed, records) == ["b.is_real and c"]
     assert rehearse.unrehearsed(listed, []) == listed
+
+
+def test_a_body_that_does_not_compile_alone_is_logged_not_raised(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """IPython drops a transformer that raises; the transformer logs the branch as not rehearsable instead."""
+
+    def compile_fails_for_bodies(source: Any, filename: str, mode: str) -> Any:
+        if mode == "exec":
+            raise SyntaxError("not on its own")
+        return compile(source, filename, mode)
+
+    monkeypatch.setattr(rehearse, "compile", compile_fails_for_bodies, raising=False)
+    log = tmp_path / "log.jsonl"
+    tree = rehearse.RehearsalTransformer(log).visit(ast.parse(STANDIN + "if model.is_real:\n    pass\n"))
+    monkeypatch.undo()
+    exec(compile(ast.fix_missing_locations(tree), "<cell>", "exec"), {})
+    [record] = rehearse.read_log(log)
+    assert record["outcome"] == rehearse.NOT_REHEARSABLE and "not on its own" in record["reason"]
