@@ -19,6 +19,7 @@ import shutil
 import tempfile
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -125,6 +126,8 @@ def _recorded_seconds() -> dict[str, float]:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark slow, browser and network tests; order the files longest first (a file's tests keep their order)."""
     offline = os.environ.get("COURSE_OFFLINE") != "0"
+    if _rehearsing():
+        add_rehearsal_checks(items)
     for item in items:
         fixtures = set(getattr(item, "fixturenames", ()))
         if item.path.suffix == ".ipynb" or fixtures & SLOW_FIXTURES or item.nodeid.startswith(SLOW_TESTS):
@@ -165,3 +168,116 @@ class TimeRecorder:
         data["files"] = dict(sorted(files.items()))
         MEASUREMENTS.parent.mkdir(exist_ok=True)
         MEASUREMENTS.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+# ---------------------------------------------------------------------------- rehearsal of real-model branches
+# Each notebook's kernel rehearses its real-model-only branches with the stand-in (course_utils/rehearse.py) and
+# logs them; an item after the notebook's last cell fails when a branch the list says is rehearsed was not.
+# COURSE_REHEARSE=0 turns both off (to time the notebooks without it); COURSE_REHEARSE_DIR keeps the logs.
+REHEARSE_SWITCH = "COURSE_REHEARSE"
+REHEARSE_DIR_ENV = "COURSE_REHEARSE_DIR"
+BRANCH_LIST = ROOT / "tests" / "online_branches.toml"
+_rehearsal_dir: Path | None = None
+_notebooks_failed: set[Path] = set()
+
+
+def _rehearsing() -> bool:
+    return os.environ.get(REHEARSE_SWITCH, "1").strip() != "0"
+
+
+def _rehearsal_log(notebook: Path) -> Path:
+    global _rehearsal_dir
+    if _rehearsal_dir is None:
+        if os.environ.get(REHEARSE_DIR_ENV):
+            _rehearsal_dir = Path(os.environ[REHEARSE_DIR_ENV])
+            _rehearsal_dir.mkdir(parents=True, exist_ok=True)
+        else:
+            _rehearsal_dir = Path(tempfile.mkdtemp(prefix="course-tests-rehearsal-"))
+            atexit.register(shutil.rmtree, _rehearsal_dir, ignore_errors=True)
+    return _rehearsal_dir / f"{notebook.stem}.jsonl"
+
+
+def rehearsed_gates(notebook: Path) -> list[str]:
+    """The real-model gates of ``notebook`` that the branch list says its offline test rehearses."""
+    import tomllib
+
+    from course_utils.rehearse import LISTED
+
+    nb = notebook.name[:2]
+    branches = tomllib.loads(BRANCH_LIST.read_text(encoding="utf-8"))["branch"]
+    return [b["gate"] for b in branches if b["notebook"] == nb and b["runs_in"] == LISTED.format(nb=nb)]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_setup(item: pytest.Item):  # type: ignore[no-untyped-def]
+    """A notebook's kernel starts in its first cell's set-up: it inherits the log's path from here."""
+    if item.path.suffix != ".ipynb" or not _rehearsing():
+        yield
+        return
+    from course_utils.rehearse import LOG_ENV
+
+    log = _rehearsal_log(item.path)
+    if getattr(item, "cell_num", None) == 0:
+        log.unlink(missing_ok=True)  # a kept log of an earlier run
+    before = os.environ.get(LOG_ENV)
+    os.environ[LOG_ENV] = str(log)
+    try:
+        yield
+    finally:  # later tests' kernels (not a notebook's run) do not rehearse
+        if before is None:
+            os.environ.pop(LOG_ENV, None)
+        else:
+            os.environ[LOG_ENV] = before
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.failed and ".ipynb" in report.nodeid:
+        _notebooks_failed.add(Path(report.fspath).resolve())
+
+
+class RehearsalCoverage(pytest.Item):
+    """After a notebook's last cell: every real-model branch the list says is rehearsed was rehearsed."""
+
+    def runtest(self) -> None:
+        from course_utils.rehearse import NOT_REHEARSABLE, normalize, read_log, unrehearsed
+
+        if self.path.resolve() in _notebooks_failed:
+            pytest.skip("a cell failed, so the branches after it may not have been reached")
+        records = read_log(_rehearsal_log(self.path))
+        missing = unrehearsed(rehearsed_gates(self.path), records)
+        if missing:
+            why = {normalize(r["gate"]): r["reason"] for r in records if r["outcome"] == NOT_REHEARSABLE}
+            detail = "; ".join(
+                f"`if {g}:`" + (f" ({why[normalize(g)]})" if why.get(normalize(g)) else "") for g in missing
+            )
+            raise RehearsalNotRun(
+                f"{self.path.name}: tests/online_branches.toml says these real-model branches are rehearsed with "
+                f"the stand-in, but the run did not rehearse them: {detail}. A branch moved into a function, a "
+                "branch whose enclosing code no longer runs offline, or setup() not called: fix the notebook or "
+                "say in the list why nothing runs the branch ('none: ...')."
+            )
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: object = None) -> str:  # type: ignore[override]
+        return str(excinfo.value)
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        return self.path, None, f"{self.path.name}: rehearsal of the real-model branches"
+
+
+class RehearsalNotRun(Exception):
+    """A branch the list says is rehearsed was not."""
+
+
+def add_rehearsal_checks(items: list[pytest.Item]) -> None:
+    """Put a :class:`RehearsalCoverage` after the last cell of each notebook that runs whole and has such branches."""
+    by_notebook: dict[pytest.Collector, list[pytest.Item]] = defaultdict(list)
+    for item in items:
+        if item.path.suffix == ".ipynb" and item.parent is not None and hasattr(item.parent, "nb"):
+            by_notebook[item.parent].append(item)
+    for notebook, cells in by_notebook.items():
+        read: Any = notebook  # an nbval notebook: its .nb was read at collection
+        code_cells = [c for c in read.nb.cells if c.cell_type == "code"]
+        if len(cells) != len(code_cells) or not rehearsed_gates(notebook.path):
+            continue  # a few cells selected: their branches need not all run
+        check = RehearsalCoverage.from_parent(notebook, name="rehearsal")
+        items.insert(items.index(cells[-1]) + 1, check)

@@ -27,7 +27,8 @@ The machinery behind ``setup()`` (notebooks reach into it only for a helper or t
 * :mod:`~course_utils.quiet`: keeps library chatter that contradicts the lesson out of a notebook, telemetry off;
 * :mod:`~course_utils.versions`: the pinned versions against what is installed;
 * :mod:`~course_utils.paths`: where the course keeps its files (the repository, ``data/``, the course cache);
-* :mod:`~course_utils.online_report`: runs notebooks online with the real models and reports each meaning check.
+* :mod:`~course_utils.online_report`: runs notebooks online with the real models and reports each meaning check;
+* :mod:`~course_utils.rehearse`: the test suite runs each real-model-only branch with the stand-in (code path, no verdict).
 
 Tooling that no notebook imports lives in :mod:`course_utils.tools` (notebook files, the Colab cell, run
 times, student copies, the site, the lab server); nothing above imports it (``tests/test_layout.py``).

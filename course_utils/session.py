@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import offline, quiet, versions
+from . import offline, quiet, rehearse, versions
 from .catalog import load_catalog
 from .offline import Resolved
 
@@ -417,6 +417,7 @@ def setup(
         _install_hub_failure_hint()
     seed_everything(seed)
     _log_session(session)
+    rehearse.install_from_env()  # the test suite's rehearsal of real-model branches (off unless COURSE_REHEARSE_LOG)
     if not quiet:
         print(session.status_line())
         drift = versions.mismatches()

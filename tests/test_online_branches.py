@@ -3,14 +3,18 @@
 The notebooks' gates (an ``if``/``elif`` on ``session.offline``, a model's ``is_real``/``is_standin``/``available``,
 CUDA or a GPU's memory, or an option such as ``RUN_BIG``) are read from the code cells and compared with
 ``tests/online_branches.toml``: a new gate fails this test until the list names it and says what runs it. An
-online-only branch must run in ``test_online_path.py``'s online notebook runs; only GPU branches, real-model
-branches of models that have no real offline copy, and opt-in options may say "none".
+online-only branch must run in ``test_online_path.py``'s online notebook runs. A real-model branch (a model
+with no real offline copy) is rehearsed with the stand-in by its notebook's offline test (``course_utils/rehearse.py``:
+its code runs, its verdict is judged only with real weights); the run fails when a branch listed as rehearsed
+was not. Only GPU branches, opt-in options and real-model branches the rehearsal cannot reach (inside a
+function, inside an option, or needing more than the real weights) may say "none", and say why.
 
 Run ``python tests/test_online_branches.py`` to print the scanned gates in the list's format.
 """
 
 from __future__ import annotations
 
+import ast
 import re
 import sys
 import tomllib
@@ -18,9 +22,10 @@ from collections import Counter
 from pathlib import Path
 
 from course_utils.catalog import load_catalog
+from course_utils.rehearse import LISTED, normalize, taken_with_real_weights
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from support.notebook_scan import code_cells, notebook_paths  # noqa: E402
+from support.notebook_scan import NOTEBOOKS, code_cells, notebook_paths  # noqa: E402
 from test_online_path import ONLINE_NOTEBOOKS  # noqa: E402
 
 LIST = Path(__file__).with_name("online_branches.toml")
@@ -32,7 +37,7 @@ _ON_MODEL = re.compile(r"(?:(\w+)|session\.models\[\s*[\"']([\w.-]+)[\"']\s*\])\
 KINDS = {
     "online": "runs only online (the notebook's offline path skips it)",
     "gpu": "runs only on a CUDA GPU",
-    "real-model": "runs only with a real model that has no real offline copy (a stand-in runs the other branch)",
+    "real-model": "runs only with a real model that has no real offline copy (the suite rehearses it with the stand-in)",
     "offline-real": "runs with a real copy that ships offline (or an installed package): the offline suite runs it",
     "standin": "runs with a stand-in: the offline suite runs it",
     "option": "runs when the reader switches an option on (off by default)",
@@ -84,6 +89,67 @@ def scan(paths: list[Path] | None = None) -> list[dict[str, object]]:
     return found
 
 
+_OPTION_OR_GPU = re.compile(r"cuda|gpu|\bRUN_BIG\b|\bFULL_RUN\b", re.I)
+
+
+def _parse(cell: str) -> ast.Module:
+    try:
+        return ast.parse(cell)
+    except SyntaxError:  # IPython syntax (%magic, !shell): what the kernel runs
+        from IPython.core.inputtransformer2 import TransformerManager
+
+        return ast.parse(TransformerManager().transform_cell(cell))
+
+
+def places(path: Path) -> dict[str, list[str]]:
+    """Where each gate of ``path`` occurs: "cell" (the rehearsal reaches it), "function" or "option" (it does not)."""
+    found: dict[str, list[str]] = {}
+
+    def walk(node: ast.AST, where: str) -> None:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
+            where = "function"
+        if isinstance(node, ast.If):
+            found.setdefault(normalize(ast.unparse(node.test)), []).append(where)
+            inner = "option" if where == "cell" and _OPTION_OR_GPU.search(ast.unparse(node.test)) else where
+            for child in node.body:
+                walk(child, inner)
+            for child in node.orelse:
+                walk(child, where)
+            return
+        for sub in ast.iter_child_nodes(node):
+            walk(sub, where)
+
+    for cell in code_cells(path):
+        walk(_parse(cell), "cell")
+    return found
+
+
+def _models(gate: str) -> set[str]:
+    """The names whose ``.is_real`` the gate reads."""
+    tree = ast.parse(gate, mode="eval")
+    return {
+        n.value.id
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Attribute) and n.attr == "is_real" and isinstance(n.value, ast.Name)
+    }
+
+
+def _real_model_runs_in(nb: str, gate: str, where: list[str]) -> str:
+    """What runs a real-model branch: the rehearsal when it can reach it, else "none" and why."""
+    if "cell" in where and taken_with_real_weights(gate):
+        inside = where.count("function")
+        return LISTED.format(nb=nb) + (f"; not the {inside} inside a function (local names)" if inside else "")
+    if "cell" in where:
+        others = sorted(
+            {n.id for n in ast.walk(ast.parse(gate, mode="eval")) if isinstance(n, ast.Name)} - _models(gate)
+        )
+        return f"none: it needs {', '.join(others)} too, which the offline run lacks; ./course.sh online-report runs it"
+    reason = (
+        "inside a function (its names are local to a call)" if "function" in where else "inside an option that is off"
+    )
+    return f"none: {reason}, so the rehearsal cannot reach it; ./course.sh online-report runs it with internet"
+
+
 def _listed() -> list[dict[str, object]]:
     return list(tomllib.loads(LIST.read_text(encoding="utf-8"))["branch"])
 
@@ -122,8 +188,29 @@ def test_every_branch_says_what_runs_it() -> None:
             assert runs == ONLINE_TEST.format(nb=nb) and nb in ONLINE_NOTEBOOKS, b
         elif kind in ("offline-real", "standin"):
             assert runs == SUITE.format(nb=nb), b
-        else:  # gpu, real-model, option: nothing in the suite runs them, and the list says so and why
+        elif kind == "real-model":  # rehearsed where the rehearsal reaches it (conftest checks the run did it)
+            path = next(NOTEBOOKS.glob(f"{nb}_*.ipynb"))
+            assert runs == _real_model_runs_in(nb, str(b["gate"]), places(path)[normalize(str(b["gate"]))]), b
+        else:  # gpu, option: nothing in the suite runs them, and the list says so and why
             assert runs.startswith("none: "), b
+
+
+def test_the_rehearsal_reaches_a_branch_in_a_cell_only(tmp_path: Path) -> None:
+    """A gate in a cell is listed as rehearsed; one in a function, an option or needing more says "none"."""
+    import json
+
+    cells = [
+        'm = session.models["blip"]\nif m.is_real:\n    pass\ndef f():\n    if m.is_real:\n        pass',
+        "if RUN_BIG:\n    if other.is_real:\n        pass\nif TABPFN and m.is_real:\n    pass\n%time x = 1",
+    ]
+    path = tmp_path / "99_new.ipynb"
+    path.write_text(json.dumps({"cells": [{"cell_type": "code", "source": c} for c in cells]}))
+    found = places(path)
+    assert found["m.is_real"] == ["cell", "function"] and found["other.is_real"] == ["option"]
+    assert _real_model_runs_in("99", "m.is_real", found["m.is_real"]).startswith(LISTED.format(nb="99"))
+    assert "1 inside a function" in _real_model_runs_in("99", "m.is_real", found["m.is_real"])
+    for gate in ("other.is_real", "TABPFN and m.is_real"):
+        assert _real_model_runs_in("99", gate, found[gate]).startswith("none: "), gate
 
 
 def render(branches: list[dict[str, object]]) -> str:
@@ -136,9 +223,12 @@ def render(branches: list[dict[str, object]]) -> str:
             "offline-real": SUITE.format(nb=nb),
             "standin": SUITE.format(nb=nb),
             "gpu": "none: GPU only (no GPU in the suite); the online report on a GPU machine runs it",
-            "real-model": "none: needs the real weights; ./course.sh online-report runs it with internet",
+            "real-model": "",
             "option": "none: an option that is off by default",
         }[kind]
+        if kind == "real-model":
+            path = next(NOTEBOOKS.glob(f"{nb}_*.ipynb"))
+            runs = _real_model_runs_in(nb, str(b["gate"]), places(path)[normalize(str(b["gate"]))])
         gate = str(b["gate"]).replace("\\", "\\\\").replace('"', '\\"')
         out.append(
             f'[[branch]]\nnotebook = "{nb}"\ngate = "{gate}"\ncount = {b["count"]}\nkind = "{kind}"\nruns_in = "{runs}"\n'
@@ -148,3 +238,18 @@ def render(branches: list[dict[str, object]]) -> str:
 
 if __name__ == "__main__":
     print(render(scan()))
+
+
+def test_real_model_conditional_expressions_pick_only_constants() -> None:
+    """``A if x.is_real else B`` is not rehearsed: fine while A is a constant (a threshold, a label) with no code."""
+    for path in notebook_paths():
+        for cell in code_cells(path):
+            for node in ast.walk(_parse(cell)):
+                if isinstance(node, ast.IfExp) and "is_real" in ast.unparse(node.test):
+                    try:
+                        ast.literal_eval(node.body)
+                    except ValueError:
+                        raise AssertionError(
+                            f"{path.name}: `{ast.unparse(node)}`: the real-model arm is code the offline suite never "
+                            "runs; compute it in an `if ...is_real:` statement, which the suite rehearses"
+                        ) from None
