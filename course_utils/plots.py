@@ -284,11 +284,14 @@ def image_grid(
     rows = -(-n // cols)
     # cells as tall as the tallest image (relative to its width) needs, plus room for a title
     aspect = min(max(a.shape[0] / a.shape[1] for a in arrays), 3.0)
-    title_room = 0.35 if titles is not None else 0.0
+    # about 0.2 inch per line of text at matplotlib's default title size, plus a margin
+    lines = max((str(t).count("\n") + 1 for t in titles), default=0) if titles is not None else 0
+    title_room = 0.15 + 0.22 * lines if lines else 0.0
+    top_room = 0.2 + 0.22 * (suptitle.count("\n") + 1) if suptitle else 0.0
     fig, axes = plt.subplots(
         rows,
         cols,
-        figsize=(size * cols, (size * aspect + title_room) * rows + (0.4 if suptitle else 0.0)),
+        figsize=(size * cols, (size * aspect + title_room) * rows + top_room),
         squeeze=False,
         layout="constrained",
     )

@@ -284,6 +284,26 @@ def test_image_grid_accepts_a_batch_array_and_tensor() -> None:
     assert len(image_grid(tbatch, ncols=4).axes) == 4
 
 
+@pytest.mark.parametrize("n", [3, 6])
+@pytest.mark.parametrize("lines", [1, 2, 3])
+@pytest.mark.parametrize("suptitle", ["a suptitle", "a suptitle\nof two lines"])
+def test_image_grid_titles_of_several_lines_overlap_nothing(n: int, lines: int, suptitle: str) -> None:
+    """Each title fits between its image and the image (or the suptitle) above it, whatever its line count."""
+    titles = ["\n".join([f"image {i}, a title line"] * lines) for i in range(n)]
+    images = [solid(COLOURS[i % 5], 224, 224) for i in range(n)]
+    fig = image_grid(images, titles=titles, ncols=3, size=3.4, suptitle=suptitle)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    top = fig._suptitle.get_window_extent(renderer)  # type: ignore[union-attr]
+    for k, ax in enumerate(fig.axes):
+        title = ax.title.get_window_extent(renderer)
+        image = ax.get_images()[0].get_window_extent(renderer)
+        above = top if k < 3 else fig.axes[k - 3].get_images()[0].get_window_extent(renderer)
+        assert title.y0 >= image.y1, (k, title, image)  # not over its own image
+        assert title.y1 <= above.y0, (k, title, above)  # not over what is above it
+    plt.close(fig)
+
+
 def test_image_grid_figure_size_follows_ncols_and_size() -> None:
     fig = image_grid([solid(c, 40, 40) for c in COLOURS], ncols=2, size=2.0)
     width, height = fig.get_size_inches()
