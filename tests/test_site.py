@@ -10,6 +10,7 @@ copy of each model ran, pictures have size, and the catalog page lists every mod
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -56,6 +57,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_the_build_writes_every_page(site: Path) -> None:
     pages = {p.relative_to(site).as_posix() for p in site.rglob("*.html")}
     assert {"index.html", "catalog.html", "notebooks/14_captioning.html", "notebooks/22_licences.html"} <= pages
+    # A progress bar saved in a page shows the state it was first drawn in ("Loading weights: 0%"), never its end.
+    page = (site / "notebooks" / "14_captioning.html").read_text(encoding="utf-8")
+    assert not re.search(r"\d+%\|", page), re.search(r".{60}\d+%\|.{60}", page)  # tqdm's "  0%|     | 0/7"
 
 
 @pytest.fixture(scope="module")

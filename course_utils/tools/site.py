@@ -116,6 +116,10 @@ def _execute_one(source: Path, dest: Path, log: Path) -> None:
 
     nb = nbformat.read(source, as_version=4)
     os.environ["COURSE_SESSION_LOG"] = str(log)
+    # A saved progress bar shows the state it was first drawn in ("Loading weights: 0%"), never its end, so a
+    # page would show bars stuck at 0 %. tqdm reads TQDM_DISABLE (as a default of every bar, its envwrap); the
+    # kernel inherits it. Bars stay on in the notebooks themselves.
+    os.environ["TQDM_DISABLE"] = "1"
     client = NotebookClient(
         nb, timeout=CELL_TIMEOUT_S, kernel_name="python3", resources={"metadata": {"path": str(source.parent)}}
     )
