@@ -1,9 +1,32 @@
 # mypy: disable-error-code="attr-defined, union-attr, arg-type, index"
 """The online path, with no internet: a local hub serves the course's copies under the real ids.
 
-Fast tests (the default suite): the hub's protocol as huggingface_hub reads it, faults in the middle of a download,
-the stand-in marker, the Cora stand-in. Slow tests (``-m slow``): ``prefetch --all`` through each library's own
-download code, ``setup()`` online, one notebook per loading route run end to end online, and the online report.
+Fast tests (the default suite): the hub's protocol as huggingface_hub reads it, faults in the middle of a download
+(a reset, a body cut short, a silent server: no corrupt cache, the next run completes), the stand-in marker, the
+course finding TabPFN's own cache offline, the Cora stand-in, and the online report's class mode (a check that does
+not hold is recorded and shown; the notebook carries on).
+
+Slow tests (``-m slow``), on one hub and one set of empty caches for the module:
+
+* ``course prefetch --all``: every model through its own library's download code (huggingface_hub, torch.hub,
+  ultralytics, TabPFN into its default folder);
+* ``setup()`` online: every stand-in reported as one, every real copy as real;
+* ``course online-report`` over :data:`ONLINE_NOTEBOOKS`, run once: each notebook in a fresh kernel, online, end to
+  end. ``test_notebook_runs_online[NN]`` reads notebook NN's entry of that report (it ran through, and every meaning
+  check it recorded held: what the test command's strict mode asks, read after the run instead of raised in it);
+  the report test reads the report's files. One run serves both, so no notebook runs twice.
+
+What the online runs leave out, and why the issue's list is still covered:
+
+* Notebooks 01 and 13 do not run online. Notebook 14 loads a transformers pipeline by hub id
+  (``pipeline(task, model=id, revision=...)``, as 01 does) and open_clip's ViT-B-32 with the same call as 13
+  (``open_clip.create_model_and_transforms(id, pretrained=revision)``); notebook 00 loads sentence-transformers as
+  01 does. Neither 01 nor 13 has a branch that runs only online (``online_branches.toml``); the rest of both runs in
+  the offline suite, unchanged by where the weights came from.
+* The TabPFN stand-in the hub serves is narrower (one layer of width 32) than
+  :func:`course_utils.standins.build_tabpfn`'s: TabPFN builds the network from the checkpoint's config, so the
+  download, load, fit and predict run the same code, and notebook 21's ten cross-validation fits stay cheap. Its
+  answers mean nothing either way (random weights), and notebook 21 checks only their structure.
 """
 
 from __future__ import annotations
@@ -326,7 +349,8 @@ def test_notebook_runs_online(online_course: tuple, online_report_run: tuple, nu
     assert result["passed"], f"{result['notebook']} online: {result['error']}"
     failed = [c for c in result["checks"] if not c["held"]]
     assert not failed, f"{result['notebook']} online: meaning checks that did not hold: {failed}"
-    assert result["hub"].startswith("reachable"), result["hub"]
+    # The report asks for online (COURSE_OFFLINE=0) rather than probing; the probe finding the hub is setup's test.
+    assert result["hub"].startswith("online"), result["hub"]
     for key, label in result["models"].items():
         if tiers.get(key) == offline.STANDIN:
             assert label == offline.TIER_LABELS[offline.STANDIN], (key, label)
