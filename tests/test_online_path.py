@@ -304,20 +304,23 @@ KNOWN_NOTEBOOK_BUGS: dict[str, str] = {}  # notebook -> why its online run is ex
 
 
 @pytest.fixture(scope="module")
-def online_report_run(online_course: tuple) -> Iterator[tuple[subprocess.CompletedProcess[str], Path]]:
+def online_report_run(
+    online_course: tuple, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[subprocess.CompletedProcess[str], Path]:
     """``course online-report`` over every notebook of :data:`ONLINE_NOTEBOOKS`, once: the notebook tests and the
-    report test read the same run (each notebook in its own fresh kernel, online, as an instructor runs it)."""
+    report test read the same run (each notebook in its own fresh kernel, online, as an instructor runs it).
+
+    The report stays in pytest's temporary folder (pytest keeps the last three runs'), to read after a run."""
     hub, tiers, env, _ = online_course
-    with tempfile.TemporaryDirectory(prefix="course-online-report-") as tmp:
-        out = Path(tmp) / "report"
-        done = subprocess.run(
-            [sys.executable, "-m", "course_utils", "online-report", *sorted(ONLINE_NOTEBOOKS), "--out", str(out)],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=600 * len(ONLINE_NOTEBOOKS),
-        )
-        yield done, out
+    out = tmp_path_factory.mktemp("online-report")
+    done = subprocess.run(
+        [sys.executable, "-m", "course_utils", "online-report", *sorted(ONLINE_NOTEBOOKS), "--out", str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600 * len(ONLINE_NOTEBOOKS),
+    )
+    return done, out
 
 
 def _report(run: tuple[subprocess.CompletedProcess[str], Path]) -> dict:
