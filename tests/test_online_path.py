@@ -1,9 +1,32 @@
 # mypy: disable-error-code="attr-defined, union-attr, arg-type, index"
 """The online path, with no internet: a local hub serves the course's copies under the real ids.
 
-Fast tests (the default suite): the hub's protocol as huggingface_hub reads it, faults in the middle of a download,
-the stand-in marker, the Cora stand-in. Slow tests (``-m slow``): ``prefetch --all`` through each library's own
-download code, ``setup()`` online, one notebook per loading route run end to end online, and the online report.
+Fast tests (the default suite): the hub's protocol as huggingface_hub reads it, faults in the middle of a download
+(a reset, a body cut short, a silent server: no corrupt cache, the next run completes), the stand-in marker, the
+course finding TabPFN's own cache offline, the Cora stand-in, and the online report's class mode (a check that does
+not hold is recorded and shown; the notebook carries on).
+
+Slow tests (``-m slow``), on one hub and one set of empty caches for the module:
+
+* ``course prefetch --all``: every model through its own library's download code (huggingface_hub, torch.hub,
+  ultralytics, TabPFN into its default folder);
+* ``setup()`` online: every stand-in reported as one, every real copy as real;
+* ``course online-report`` over :data:`ONLINE_NOTEBOOKS`, run once: each notebook in a fresh kernel, online, end to
+  end. ``test_notebook_runs_online[NN]`` reads notebook NN's entry of that report (it ran through, and every meaning
+  check it recorded held: what the test command's strict mode asks, read after the run instead of raised in it);
+  the report test reads the report's files. One run serves both, so no notebook runs twice.
+
+What the online runs leave out, and why the issue's list is still covered:
+
+* Notebooks 01 and 13 do not run online. Notebook 14 loads a transformers pipeline by hub id
+  (``pipeline(task, model=id, revision=...)``, as 01 does) and open_clip's ViT-B-32 with the same call as 13
+  (``open_clip.create_model_and_transforms(id, pretrained=revision)``); notebook 00 loads sentence-transformers as
+  01 does. Neither 01 nor 13 has a branch that runs only online (``online_branches.toml``); the rest of both runs in
+  the offline suite, unchanged by where the weights came from.
+* The TabPFN stand-in the hub serves is narrower (one layer of width 32) than
+  :func:`course_utils.standins.build_tabpfn`'s: TabPFN builds the network from the checkpoint's config, so the
+  download, load, fit and predict run the same code, and notebook 21's ten cross-validation fits stay cheap. Its
+  answers mean nothing either way (random weights), and notebook 21 checks only their structure.
 """
 
 from __future__ import annotations
@@ -27,13 +50,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from support.localhub import LocalHub, commit_for  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-#: One notebook per loading route, plus every notebook with a branch that runs only online (see online_branches.toml).
+#: Notebook 00, one notebook per loading route (14 covers two), and every notebook with a branch that runs only
+#: online (see online_branches.toml).
 ONLINE_NOTEBOOKS = {
     "00": "sentence-transformers (MiniLM), the status line online",
-    "01": "a transformers pipeline (DistilBERT SST-2) and sentence-transformers",
     "08": "timm (EfficientNet-Lite0 real, ResNet-50 and ViT-S stand-ins)",
     "09": "ultralytics (YOLOv8n) and transformers DETR; its online network-spy branch",
-    "13": "open_clip (ViT-B-32)",
+    "14": "a transformers pipeline by hub id (BLIP image-text-to-text) and open_clip (ViT-B-32)",
     "19": "PyG's Planetoid download of Cora (a stand-in of the real shape)",
     "21": "TabPFN's own download (a stand-in checkpoint)",
     "22": "its online hub-metadata branch",
@@ -185,26 +208,18 @@ def test_a_standin_stays_a_standin_after_a_download(tmp_path: Path, monkeypatch:
     assert offline.resolve_offline(entry, layout).tier == offline.STANDIN
 
 
-@pytest.mark.slow  # importing tabpfn takes long
-def test_tabpfn_checkpoint_name_and_cache_match_tabpfn(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The course finds TabPFN's own download offline (its name and folder are TabPFN's own)."""
+def test_the_course_finds_tabpfns_own_download_offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Offline, the course looks in TabPFN's own cache (that this is where TabPFN downloads to: the prefetch test)."""
     monkeypatch.setenv("TABPFN_MODEL_CACHE_DIR", str(tmp_path / "tabpfn"))
     entry = load_catalog()["tabpfn-v2-clf"]
     layout = offline.Layout(tmp_path / "course")
     assert offline.resolve_offline(entry, layout).tier == offline.ONLINE_ONLY
     ckpt = offline.tabpfn_checkpoint(entry)
+    assert ckpt.parent == tmp_path / "tabpfn"
     ckpt.parent.mkdir(parents=True)
     ckpt.write_bytes(b"real checkpoint bytes")
     found = offline.resolve_offline(entry, layout)
     assert found.tier == offline.CACHED and found.available and found.where == str(ckpt)
-    code = (
-        "from tabpfn.model_loading import ModelSource, get_cache_dir; "
-        "print(get_cache_dir() / ModelSource.get_classifier_v2().default_filename)"
-    )
-    monkeypatch.delenv("TABPFN_MODEL_CACHE_DIR")
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    theirs = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=os.environ)
-    assert Path(theirs.stdout.strip().splitlines()[-1]) == offline.tabpfn_checkpoint(entry)
 
 
 def test_the_cora_standin_has_the_real_shape(tmp_path: Path) -> None:
@@ -247,7 +262,9 @@ def online_course() -> Iterator[tuple[LocalHub, dict[str, str], dict[str, str], 
 
 
 @pytest.mark.slow
-def test_prefetch_all_downloads_every_model_with_its_own_library(online_course: tuple) -> None:
+def test_prefetch_all_downloads_every_model_with_its_own_library(
+    online_course: tuple, monkeypatch: pytest.MonkeyPatch
+) -> None:
     hub, tiers, env, done = online_course
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     for key in tiers:
@@ -257,7 +274,13 @@ def test_prefetch_all_downloads_every_model_with_its_own_library(online_course: 
     assert any(p.startswith("/mirror/download.pytorch.org/") for p in paths)  # torch.hub (torchvision)
     assert any(p.startswith("/mirror/github.com/ultralytics/") for p in paths)  # ultralytics' downloader
     assert any("/Prior-Labs/TabPFN-v2-clf/resolve/" in p for p in paths)  # TabPFN's own downloader
-    assert list((home / "tabpfn").glob("*.ckpt")) and list((home / "cache" / "torch" / "hub" / "checkpoints").iterdir())
+    assert list((home / "cache" / "torch" / "hub" / "checkpoints").iterdir())
+    # TabPFN's downloader wrote into TabPFN's default folder (no TABPFN_MODEL_CACHE_DIR), under TabPFN's file name:
+    # exactly where the course looks for it.
+    downloaded = list((home / "cache" / "tabpfn").glob("*.ckpt"))
+    monkeypatch.delenv("TABPFN_MODEL_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", env["XDG_CACHE_HOME"])
+    assert downloaded == [offline.tabpfn_checkpoint(load_catalog()["tabpfn-v2-clf"])], downloaded
 
 
 @pytest.mark.slow
@@ -280,6 +303,33 @@ def test_setup_online_reports_every_standin_as_one(online_course: tuple, tmp_pat
 KNOWN_NOTEBOOK_BUGS: dict[str, str] = {}  # notebook -> why its online run is expected to fail
 
 
+@pytest.fixture(scope="module")
+def online_report_run(
+    online_course: tuple, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """``course online-report`` over every notebook of :data:`ONLINE_NOTEBOOKS`, once: the notebook tests and the
+    report test read the same run (each notebook in its own fresh kernel, online, as an instructor runs it).
+
+    The report stays in pytest's temporary folder (pytest keeps the last three runs'), to read after a run."""
+    hub, tiers, env, _ = online_course
+    out = tmp_path_factory.mktemp("online-report")
+    done = subprocess.run(
+        [sys.executable, "-m", "course_utils", "online-report", *sorted(ONLINE_NOTEBOOKS), "--out", str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600 * len(ONLINE_NOTEBOOKS),
+    )
+    return done, out
+
+
+def _report(run: tuple[subprocess.CompletedProcess[str], Path]) -> dict:
+    done, out = run
+    path = out / "online-report.json"
+    assert path.is_file(), "online-report wrote no report:\n" + done.stdout[-3000:] + done.stderr[-3000:]
+    return json.loads(path.read_text())
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "number",
@@ -290,38 +340,67 @@ KNOWN_NOTEBOOK_BUGS: dict[str, str] = {}  # notebook -> why its online run is ex
         for nb in sorted(ONLINE_NOTEBOOKS)
     ],
 )
-def test_notebook_runs_online(online_course: tuple, tmp_path: Path, number: str) -> None:
-    """Each loading route end to end online, with the notebook's own checks strict (stand-ins: structure only)."""
+def test_notebook_runs_online(online_course: tuple, online_report_run: tuple, number: str) -> None:
+    """Each loading route end to end online, every meaning check held (stand-ins: structure checks only).
+
+    The run is the online report's (class mode: a check that does not hold is recorded and the notebook carries
+    on), so "passed and every recorded check held" is what the test command's strict mode asks, read afterwards.
+    """
     hub, tiers, env, _ = online_course
-    path = online_report.notebook_paths([number])[0]
-    run_env = env | {"COURSE_STRICT": "1", online_report.CHECK_LOG_ENV: str(tmp_path / "checks.jsonl")}
-    result = online_report.run_notebook(path, run_env, timeout=600)
-    assert result.passed, f"{path.name} online: {result.error}"
-    assert result.hub.startswith("reachable"), result.hub
-    for key, label in result.models.items():
+    runs = {nb["notebook"][:2]: nb for nb in _report(online_report_run)["notebooks"]}
+    result = runs[number]
+    assert result["passed"], f"{result['notebook']} online: {result['error']}"
+    failed = [c for c in result["checks"] if not c["held"]]
+    assert not failed, f"{result['notebook']} online: meaning checks that did not hold: {failed}"
+    # The report asks for online (COURSE_OFFLINE=0) rather than probing; the probe finding the hub is setup's test.
+    assert result["hub"].startswith("online"), result["hub"]
+    for key, label in result["models"].items():
         if tiers.get(key) == offline.STANDIN:
             assert label == offline.TIER_LABELS[offline.STANDIN], (key, label)
 
 
 @pytest.mark.slow
-def test_online_report_writes_what_an_instructor_needs(online_course: tuple, tmp_path: Path) -> None:
+def test_online_report_writes_what_an_instructor_needs(online_course: tuple, online_report_run: tuple) -> None:
     hub, tiers, env, _ = online_course
-    out = tmp_path / "report"
-    done = subprocess.run(
-        [sys.executable, "-m", "course_utils", "online-report", "00", "22", "--out", str(out)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    report = json.loads((out / "online-report.json").read_text())
+    done, out = online_report_run
+    report = _report(online_report_run)
+    assert done.returncode == (0 if all(nb["passed"] for nb in report["notebooks"]) else 1), done.stdout[-3000:]
     assert report["hub_endpoint"] == env["HF_ENDPOINT"] and report["versions"]["transformers"]
-    assert [nb["notebook"][:2] for nb in report["notebooks"]] == ["00", "22"]
+    assert [nb["notebook"][:2] for nb in report["notebooks"]] == sorted(ONLINE_NOTEBOOKS)
     for nb in report["notebooks"]:
-        assert nb["passed"] and nb["seconds"] > 0 and nb["peak_mb"] > 50 and nb["device"] == "cpu"
+        assert nb["seconds"] > 0 and nb["peak_mb"] > 50 and nb["device"] == "cpu", nb["notebook"]
     zero = report["notebooks"][0]
     assert zero["models"] == {"minilm-l6": offline.TIER_LABELS[offline.CACHED]}
     assert zero["checks"] and all({"expected", "got", "held"} <= set(c) for c in zero["checks"])
+    assert not (out / ".checks.jsonl").exists()  # the kernels' check log is not left beside the report
     text = (out / "online-report.md").read_text()
-    assert "| 00_setup_check | passed |" in text and "## Meaning checks" in text
+    assert f"| {zero['notebook']} | passed |" in text and "## Meaning checks" in text
+    assert all(f"- {zero['notebook']}: held: expected {c['expected']};" in text for c in zero["checks"])
+
+
+def test_the_report_records_a_check_that_does_not_hold_and_carries_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Class mode, with no kernel: the recording hook logs every check, and the report shows the one that failed."""
+    from course_utils import checks
+
+    log = tmp_path / "checks.jsonl"
+    monkeypatch.setenv(online_report.CHECK_LOG_ENV, str(log))
+    monkeypatch.setenv(checks.STRICT_ENV, "0")
+    monkeypatch.setattr(checks, "expect", checks.expect)  # the hook replaces it; put it back after the test
+    exec(online_report._RECORD_CHECKS, {})  # noqa: S102 - the code each report kernel runs first
+    assert checks.expect(True, "two is two", 2) is True
+    assert checks.expect(False, "the cat is a cat", "dog") is False  # recorded; no exception in class mode
+    recorded = [json.loads(line) for line in log.read_text().splitlines()]
+    assert recorded == [
+        {"expected": "two is two", "got": "2", "held": True},
+        {"expected": "the cat is a cat", "got": "'dog'", "held": False},
+    ]
+    result = online_report.NotebookResult("07_demo", passed=False, seconds=3.0, error="cell 4: ValueError: x")
+    result.checks = recorded
+    extra = {"started": "now", "machine": "here", "hub_endpoint": "http://hub", "versions": {"python": "3"}}
+    json_path, md_path = online_report.write_report([result], tmp_path / "out", extra)
+    assert json.loads(json_path.read_text())["notebooks"][0]["checks"] == recorded
+    text = md_path.read_text()
+    assert "| 07_demo | FAILED (cell 4: ValueError: x) | 3 |" in text and "| 1/2 |" in text
+    assert "- 07_demo: DID NOT HOLD: expected the cat is a cat; got 'dog'" in text
