@@ -23,10 +23,10 @@ What the online runs leave out, and why the issue's list is still covered:
   (``open_clip.create_model_and_transforms(id, pretrained=revision)``); notebook 00 loads sentence-transformers as
   01 does. Neither 01 nor 13 has a branch that runs only online (``online_branches.toml``); the rest of both runs in
   the offline suite, unchanged by where the weights came from.
-* The TabPFN stand-in the hub serves is narrower (one layer of width 32) than
-  :func:`course_utils.standins.build_tabpfn`'s: TabPFN builds the network from the checkpoint's config, so the
-  download, load, fit and predict run the same code, and notebook 21's ten cross-validation fits stay cheap. Its
-  answers mean nothing either way (random weights), and notebook 21 checks only their structure.
+* The TabPFN stand-in the hub serves (:func:`course_utils.standins.build_tabpfn`) is one layer of width 32:
+  TabPFN builds the network from the checkpoint's config, so the download, load, fit and predict run the same code
+  as with the real checkpoint, and notebook 21's ten cross-validation fits stay cheap. Its answers mean nothing
+  either way (random weights), and notebook 21 checks only their structure.
 """
 
 from __future__ import annotations

@@ -31,33 +31,12 @@ def _marked_copy(src: Path, dst: Path, note: str) -> Path:
     return dst
 
 
-def build_narrow_tabpfn(entry: ModelEntry, out_file: Path) -> None:
-    """A TabPFN v2 classifier checkpoint with random weights, one narrow layer, marked as a stand-in.
-
-    TabPFN builds the network from the checkpoint's config, so download, load, fit and predict run TabPFN's own
-    code as with the real checkpoint; with random weights no answer means anything either way. The narrow network
-    keeps notebook 21's ten cross-validation fits cheap on one CPU thread (:func:`course_utils.standins.build_tabpfn`
-    keeps two layers of the real width, which make each fit many times slower; docs/MEASUREMENTS.md has figures).
-    """
-    import dataclasses
-
-    import torch
-    from tabpfn.architectures import tabpfn_v2
-
-    config, _ = tabpfn_v2.parse_config({"max_num_classes": 10, "nlayers": 1, "emsize": 32, "nhead": 2})
-    torch.manual_seed(0)
-    model = tabpfn_v2.get_architecture(config)
-    out_file.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"state_dict": model.state_dict(), "config": dataclasses.asdict(config)}, out_file)
-    standins.mark_checkpoint(out_file, f"{standins.STANDIN_NOTE} (twin of {entry.id}, narrow)")
-
-
 def add_model(hub: LocalHub, entry: ModelEntry, layout: offline.Layout, work: Path) -> str:
     """Serve ``entry`` as its library downloads it; return the tier it was served as (packaged or stand-in)."""
     note = f"{standins.STANDIN_NOTE} (twin of {entry.id}, served by the course's local test hub)"
     if entry.library == "tabpfn":
         ckpt = offline.build_once(
-            layout.builds / f"testhub-{entry.key}-narrow", lambda out: build_narrow_tabpfn(entry, out / "model.ckpt")
+            layout.builds / f"testhub-{entry.key}-narrow", lambda out: standins.build_tabpfn(entry, out / "model.ckpt")
         )
         folder = work / "tabpfn-repo"
         folder.mkdir(parents=True, exist_ok=True)
