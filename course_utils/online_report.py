@@ -26,6 +26,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from . import rehearse
 from .paths import repo_root
 from .versions import KEY_PACKAGES
 
@@ -93,6 +94,8 @@ def run_notebook(path: Path, env: dict[str, str], timeout: int = 1200) -> Notebo
     from nbclient.exceptions import CellExecutionError
 
     nb = nbformat.read(path, as_version=4)
+    if env.get(rehearse.DIR_ENV):  # the test suite's online run: each notebook's rehearsal log apart
+        env = env | {rehearse.LOG_ENV: str(Path(env[rehearse.DIR_ENV]) / f"{path.stem}.jsonl")}
     log = Path(env[CHECK_LOG_ENV])
     log.unlink(missing_ok=True)
     client = NotebookClient(

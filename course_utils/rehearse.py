@@ -60,9 +60,18 @@ BUG = "bug"
 NOT_REHEARSABLE = "not rehearsable"
 VERDICT = "not judged (stand-in)"
 
+#: A folder: a notebook runner that sets it gives each notebook's kernel its own log there (``<stem>.jsonl``).
+DIR_ENV = "COURSE_REHEARSE_DIR"
+
 #: What ``tests/online_branches.toml`` says of a real-model branch that the suite rehearses (``{nb}``: 01, 02...).
 LISTED = (
     "rehearsed with the stand-in by the notebook's offline test (notebooks/{nb}): its code runs there; "
+    "its verdict is judged only with the real weights (./course.sh online-report)"
+)
+#: ... and of one whose gate also needs something only the online run has (``TABPFN and tabpfn_copy.is_real``).
+ONLINE_LISTED = (
+    "rehearsed with the stand-in by the online run against the local hub "
+    "(tests/test_online_path.py::test_notebook_runs_online[{nb}]): its code runs there; "
     "its verdict is judged only with the real weights (./course.sh online-report)"
 )
 

@@ -22,7 +22,7 @@ from collections import Counter
 from pathlib import Path
 
 from course_utils.catalog import load_catalog
-from course_utils.rehearse import LISTED, normalize, taken_with_real_weights
+from course_utils.rehearse import LISTED, ONLINE_LISTED, normalize, taken_with_real_weights
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from support.notebook_scan import NOTEBOOKS, code_cells, notebook_paths  # noqa: E402
@@ -139,6 +139,8 @@ def _real_model_runs_in(nb: str, gate: str, where: list[str]) -> str:
     if "cell" in where and taken_with_real_weights(gate):
         inside = where.count("function")
         return LISTED.format(nb=nb) + (f"; not the {inside} inside a function (local names)" if inside else "")
+    if "cell" in where and nb in ONLINE_NOTEBOOKS:  # the online run has what the gate needs besides the weights
+        return ONLINE_LISTED.format(nb=nb)
     if "cell" in where:
         others = sorted(
             {n.id for n in ast.walk(ast.parse(gate, mode="eval")) if isinstance(n, ast.Name)} - _models(gate)

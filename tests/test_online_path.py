@@ -37,13 +37,14 @@ import os
 import subprocess
 import sys
 import tempfile
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 
-from course_utils import offline, online_report, standins
+from course_utils import offline, online_report, rehearse, standins
 from course_utils.catalog import load_catalog
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -313,9 +314,10 @@ def online_report_run(
     The report stays in pytest's temporary folder (pytest keeps the last three runs'), to read after a run."""
     hub, tiers, env, _ = online_course
     out = tmp_path_factory.mktemp("online-report")
+    rehearsals = out.parent / f"{out.name}-rehearsals"  # each notebook's rehearsal log (read by the notebook tests)
     done = subprocess.run(
         [sys.executable, "-m", "course_utils", "online-report", *sorted(ONLINE_NOTEBOOKS), "--out", str(out)],
-        env=env,
+        env=env | {rehearse.DIR_ENV: str(rehearsals)},
         capture_output=True,
         text=True,
         timeout=600 * len(ONLINE_NOTEBOOKS),
@@ -357,6 +359,15 @@ def test_notebook_runs_online(online_course: tuple, online_report_run: tuple, nu
     for key, label in result["models"].items():
         if tiers.get(key) == offline.STANDIN:
             assert label == offline.TIER_LABELS[offline.STANDIN], (key, label)
+    # Real-model branches whose gate needs something only this online run has (TabPFN's checkpoint) were rehearsed.
+    branches = tomllib.loads((ROOT / "tests" / "online_branches.toml").read_text(encoding="utf-8"))["branch"]
+    listed = [b["gate"] for b in branches if b["runs_in"] == rehearse.ONLINE_LISTED.format(nb=number)]
+    log = (
+        online_report_run[1].parent
+        / f"{online_report_run[1].name}-rehearsals"
+        / f"{Path(result['notebook']).stem}.jsonl"
+    )
+    assert not rehearse.unrehearsed(listed, rehearse.read_log(log)), (listed, rehearse.read_log(log))
 
 
 @pytest.mark.slow
