@@ -366,6 +366,7 @@ def write_report(
     for y, r in zip(ypos, results, strict=True):
         if r.latency_ms is not None:
             ax_l.text(r.latency_ms, y, f" {r.latency_ms:.1f}", va="center", fontsize=9)
+    ax_l.set_xlim(0, 1.2 * max(lat) if max(lat) > 0 else 1.0)  # room for the longest bar's value label
     ax_l.set_xlabel("median latency per example (ms), this machine")
     fig.suptitle(f"{task}: {len(scored)} of {len(results)} candidates scored on {data_name}", fontsize=11)
     fig.tight_layout()

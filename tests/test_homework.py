@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -221,6 +222,29 @@ def _results() -> list[CandidateResult]:
             "stand-in offline: not scored",
         ),
     ]
+
+
+def test_the_latency_labels_stay_inside_their_axes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import matplotlib.figure
+
+    saved: list[matplotlib.figure.Figure] = []
+    savefig = matplotlib.figure.Figure.savefig
+
+    def keep(self: matplotlib.figure.Figure, *args: Any, **kwargs: Any) -> None:
+        saved.append(self)
+        savefig(self, *args, **kwargs)
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", keep)
+    write_report(_results(), tmp_path, task="t", use="SaaS", data_name="d")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = saved[0]
+    canvas = FigureCanvasAgg(fig)  # the report closed the figure; draw it again off screen
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    latency = fig.axes[1]
+    frame = latency.get_window_extent(renderer)
+    assert latency.texts and all(t.get_window_extent(renderer).x1 <= frame.x1 for t in latency.texts)
 
 
 def test_table_and_report_carry_every_candidate(tmp_path: Path) -> None:
