@@ -175,7 +175,6 @@ class TimeRecorder:
 # logs them; an item after the notebook's last cell fails when a branch the list says is rehearsed was not.
 # COURSE_REHEARSE=0 turns both off (to time the notebooks without it); COURSE_REHEARSE_DIR keeps the logs.
 REHEARSE_SWITCH = "COURSE_REHEARSE"
-REHEARSE_DIR_ENV = "COURSE_REHEARSE_DIR"
 BRANCH_LIST = ROOT / "tests" / "online_branches.toml"
 _rehearsal_dir: Path | None = None
 _notebooks_failed: set[Path] = set()
@@ -188,8 +187,10 @@ def _rehearsing() -> bool:
 def _rehearsal_log(notebook: Path) -> Path:
     global _rehearsal_dir
     if _rehearsal_dir is None:
-        if os.environ.get(REHEARSE_DIR_ENV):
-            _rehearsal_dir = Path(os.environ[REHEARSE_DIR_ENV])
+        from course_utils.rehearse import DIR_ENV
+
+        if os.environ.get(DIR_ENV):
+            _rehearsal_dir = Path(os.environ[DIR_ENV])
             _rehearsal_dir.mkdir(parents=True, exist_ok=True)
         else:
             _rehearsal_dir = Path(tempfile.mkdtemp(prefix="course-tests-rehearsal-"))
